@@ -1,0 +1,145 @@
+//! Inline waiting: which waiting threads may run a not-yet-started task themselves, and how a
+//! thread knows which tasks it is running (to turn a self-wait into an error instead of a hang).
+//!
+//! An executor marks its worker threads with [`ExecutorId::enter`] and gives each task an
+//! [`Inline`] policy. When [`Future::result`](crate::Future::result) finds the task still
+//! pending and the policy admits the waiting thread, the waiter claims the task with the same
+//! pending -> running transition a worker uses and runs it on the spot; whoever loses that race
+//! simply does not run it, so the task runs exactly once.
+
+use std::cell::{Cell, RefCell};
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The identity of one executor, used to recognise its worker threads.
+///
+/// ```
+/// use cfutures_core::ExecutorId;
+///
+/// let pool = ExecutorId::new();
+/// assert_eq!(ExecutorId::current(), None);
+/// {
+///     let _worker = pool.enter();
+///     assert_eq!(ExecutorId::current(), Some(pool));
+/// }
+/// assert_eq!(ExecutorId::current(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExecutorId(NonZeroU64);
+
+static NEXT_EXECUTOR: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static CURRENT_EXECUTOR: Cell<Option<ExecutorId>> = const { Cell::new(None) };
+    /// The tasks this thread is running, innermost last (inline runs nest).
+    static RUNNING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+impl ExecutorId {
+    /// A new identity, distinct from every other in this process.
+    pub fn new() -> Self {
+        let id = NEXT_EXECUTOR.fetch_add(1, Ordering::Relaxed);
+        ExecutorId(NonZeroU64::new(id).expect("executor ids never wrap"))
+    }
+
+    /// Marks the current thread as a worker of this executor until the guard is dropped.
+    pub fn enter(&self) -> WorkerGuard {
+        let previous = CURRENT_EXECUTOR.with(|current| current.replace(Some(*self)));
+        WorkerGuard { previous }
+    }
+
+    /// The executor whose worker the current thread is, if any.
+    pub fn current() -> Option<ExecutorId> {
+        CURRENT_EXECUTOR.with(Cell::get)
+    }
+
+    /// A number for thread names and diagnostics (`ThreadPoolExecutor-{n}_{i}`).
+    pub fn get(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl Default for ExecutorId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Restores the thread's previous executor mark when dropped; see [`ExecutorId::enter`].
+#[derive(Debug)]
+#[must_use = "the thread is a worker only while the guard lives"]
+pub struct WorkerGuard {
+    previous: Option<ExecutorId>,
+}
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        CURRENT_EXECUTOR.with(|current| current.set(self.previous));
+    }
+}
+
+/// Which threads may run a task inline when they wait on its future before it has started.
+///
+/// Only untimed waits ([`Future::result`](crate::Future::result),
+/// [`Future::exception`](crate::Future::exception)) run tasks inline: a timed wait promises to
+/// return by its deadline, and the task could take longer. Async waits never do, since running
+/// a task would block the async runtime's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Inline {
+    /// Never: waiters always park until a worker runs the task. Right for remote work (a
+    /// process pool) and for user-made promises.
+    #[default]
+    Never,
+    /// Any waiting thread may run the task.
+    Anywhere,
+    /// Only a worker of this executor may (it is the case where waiting would otherwise
+    /// deadlock, and there the task still runs on a thread of its own pool, with the pool's
+    /// thread name and initializer state).
+    FromWorkersOf(ExecutorId),
+}
+
+impl Inline {
+    /// Whether the current thread may run the task inline.
+    pub fn admits_current_thread(self) -> bool {
+        match self {
+            Inline::Never => false,
+            Inline::Anywhere => true,
+            Inline::FromWorkersOf(id) => ExecutorId::current() == Some(id),
+        }
+    }
+}
+
+/// Records, for the life of a task's run, that the current thread is running it.
+pub(crate) struct RunningGuard(());
+
+// Loom runs its model threads as coroutines on one OS thread, where a `thread_local!` would be
+// shared between them; the self-wait check is not part of any loom model, so it is off there.
+impl RunningGuard {
+    pub(crate) fn enter(task: *const ()) -> Self {
+        #[cfg(not(loom))]
+        RUNNING.with(|running| running.borrow_mut().push(task as usize));
+        #[cfg(loom)]
+        let _ = task;
+        RunningGuard(())
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        #[cfg(not(loom))]
+        RUNNING.with(|running| {
+            running.borrow_mut().pop();
+        });
+    }
+}
+
+/// Whether the current thread is (somewhere up its stack) running this task.
+pub(crate) fn is_running_here(task: *const ()) -> bool {
+    #[cfg(not(loom))]
+    return RUNNING.with(|running| running.borrow().contains(&(task as usize)));
+    #[cfg(loom)]
+    {
+        let _ = task;
+        false
+    }
+}

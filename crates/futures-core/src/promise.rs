@@ -1,0 +1,103 @@
+//! `Promise<T>`: the completing side of a future, for executors and for users who build their
+//! own producers.
+
+use std::fmt;
+
+use crate::error::Error;
+use crate::future::Future;
+use crate::inline::Inline;
+use crate::shared::{Claim, Outcome, Shared};
+use crate::sync::Arc;
+
+/// The producer's side of a [`Future`]: marks it running, then sets its value or error.
+///
+/// These are the methods Python reserves for executors (`set_running_or_notify_cancel`,
+/// `set_result`, `set_exception`). Each completes the future at most once; a second attempt, or
+/// completing a cancelled future, is an [`Error::InvalidState`]. Dropping the promise without
+/// completing the future fails it with [`Error::Abandoned`], so no waiter can wait forever on a
+/// producer that went away.
+///
+/// ```
+/// use cfutures_core::{Error, Promise};
+/// use std::thread;
+///
+/// let (promise, future) = Promise::new();
+/// thread::spawn(move || {
+///     if promise.set_running_or_notify_cancel() {
+///         promise.set_result("done").unwrap();
+///         // A second set is refused:
+///         assert!(matches!(promise.set_result("again"), Err(Error::InvalidState(_))));
+///     }
+/// });
+/// assert_eq!(future.result(), Ok(&"done"));
+///
+/// let (promise, future) = Promise::<u8>::new();
+/// drop(promise);
+/// assert_eq!(future.result(), Err(Error::Abandoned));
+/// ```
+pub struct Promise<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Promise<T> {
+    /// A new pending future and the promise that completes it.
+    pub fn new() -> (Promise<T>, Future<T>) {
+        let shared = Arc::new(Shared::new(Inline::Never, None));
+        let future = Future::from_shared(&shared);
+        (Promise { shared }, future)
+    }
+
+    /// Another handle to the future this promise completes.
+    pub fn future(&self) -> Future<T> {
+        Future::from_shared(&self.shared)
+    }
+
+    /// Call before starting the work: moves a pending future to running and returns `true`, or
+    /// returns `false` if it was cancelled (its waiters and callbacks were told when it was),
+    /// in which case the work must not be done. Also `false` if the future already left the
+    /// pending state some other way (running, or completed): only one caller may start it.
+    pub fn set_running_or_notify_cancel(&self) -> bool {
+        match self.shared.claim() {
+            Claim::Won => true,
+            Claim::Cancelled | Claim::Lost => false,
+        }
+    }
+
+    /// Completes the future with a value (from pending or running). Wakes the waiters and runs
+    /// the done-callbacks in this thread before returning.
+    ///
+    /// [`Error::InvalidState`] if the future is already finished or cancelled.
+    pub fn set_result(&self, value: T) -> Result<(), Error> {
+        Shared::complete(&self.shared, Outcome::Value(value)).map_err(|(error, _)| error)
+    }
+
+    /// Completes the future with an error, like Python's `set_exception`.
+    ///
+    /// [`Error::InvalidState`] if the future is already finished or cancelled.
+    pub fn set_error(&self, error: Error) -> Result<(), Error> {
+        Shared::complete(&self.shared, Outcome::Failed(Box::new(error))).map_err(|(e, _)| e)
+    }
+
+    /// True once the future is finished or cancelled.
+    pub fn is_done(&self) -> bool {
+        self.future_state_done()
+    }
+
+    fn future_state_done(&self) -> bool {
+        crate::state::is_terminal(self.shared.word())
+    }
+}
+
+impl<T> Drop for Promise<T> {
+    fn drop(&mut self) {
+        Shared::abandon(&self.shared);
+    }
+}
+
+impl<T> fmt::Debug for Promise<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Promise")
+            .field("future", &Future::from_shared(&self.shared))
+            .finish()
+    }
+}

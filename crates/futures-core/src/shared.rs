@@ -1,0 +1,335 @@
+//! The state a future's handles share with its producer, and the protocols on its state word.
+//!
+//! # Protocol
+//!
+//! One atomic word holds the phase (see `state.rs`). Every transition is a compare-and-swap
+//! that keeps the `HAS_WAITERS` bit, so exactly one thread wins each of them:
+//!
+//! - **claim** `PENDING -> RUNNING`: the only way a task starts. A worker, a waiter running the
+//!   task inline and `cancel` all race on this one word, so a task runs at most once and a
+//!   cancelled task never runs.
+//! - **cancel** `PENDING -> CANCELLED`.
+//! - **complete** `PENDING | RUNNING -> COMPLETING -> FINISHED`. Winning the move into
+//!   `COMPLETING` is what gives a thread the right to write the outcome cell; the `Release` store
+//!   of `FINISHED` publishes it, and readers that observe `FINISHED` with `Acquire` read the cell
+//!   without a lock. The outcome is never written again.
+//!
+//! Waiters (parked threads, async wakers, done-callbacks) live in a list behind a mutex. A
+//! registrant takes the lock, sets `HAS_WAITERS` with a read-modify-write and looks at the phase
+//! it returned: already terminal means "do not wait"; otherwise it pushes its entry before
+//! releasing the lock. The thread that makes the future terminal sees `HAS_WAITERS` in the
+//! value its own compare-and-swap replaced (all read-modify-writes of one word are totally
+//! ordered), and only then takes the lock and drains the list. Either the registrant saw the
+//! terminal phase, or the completer saw the bit and, by taking the lock, the entry. No wake-up
+//! is lost, and a future nobody waits on never touches the lock.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::task::Waker;
+
+use crate::error::{Error, panic_message};
+use crate::future::Future;
+use crate::inline::{Inline, RunningGuard};
+use crate::state::{
+    CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, PENDING, PHASE_MASK, RUNNING, is_terminal, phase,
+    public_state,
+};
+use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, lock};
+
+/// A finished future's outcome. The error is boxed so that the cell costs `T` plus one word.
+pub(crate) enum Outcome<T> {
+    Value(T),
+    Failed(Box<Error>),
+}
+
+pub(crate) type TaskFn<T> = Box<dyn FnOnce() -> T + Send>;
+pub(crate) type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
+
+/// Something to tell when the future is done.
+pub(crate) enum Waiter<T> {
+    /// A thread parked in a blocking wait.
+    Thread(Thread),
+    /// An async task (or a helper such as `as_completed`).
+    Waker(Waker),
+    /// A done-callback and a handle to pass it. The handle is taken at registration so that
+    /// `Future::into_inner` can tell that someone may still read the value.
+    Callback(Future<T>, Callback<T>),
+}
+
+struct WaitList<T> {
+    next_key: u64,
+    entries: Vec<(u64, Waiter<T>)>,
+}
+
+/// What `claim` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// The caller moved the future from pending to running and must run (or complete) it.
+    Won,
+    /// The future had been cancelled.
+    Cancelled,
+    /// Someone else claimed or completed it first.
+    Lost,
+}
+
+pub(crate) struct Shared<T> {
+    state: AtomicUsize,
+    /// The number of live `Future` handles (not producers). `into_inner` may move the value out
+    /// only when it holds the last one.
+    handles: AtomicUsize,
+    inline: Inline,
+    /// Written once, by the thread that moved the phase into `COMPLETING`.
+    outcome: UnsafeCell<Option<Outcome<T>>>,
+    /// The task's closure, for futures made by `Task`. Taken by whoever wins the claim, a
+    /// successful cancel, or an abandon; each of those is a unique transition out of `PENDING`.
+    task: UnsafeCell<Option<TaskFn<T>>>,
+    waiters: Mutex<WaitList<T>>,
+}
+
+// SAFETY: the outcome cell is written by exactly one thread (the one that won the move into
+// COMPLETING) before the Release store of FINISHED and only read after an Acquire load of
+// FINISHED, or moved out by the last handle; the task cell is touched only by the unique winner
+// of a transition out of PENDING. Everything else is atomics and a mutex. Values of `T` cross
+// threads (written by a worker, read by handles on other threads), hence `T: Send + Sync`.
+unsafe impl<T: Send + Sync> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    pub(crate) fn new(inline: Inline, task: Option<TaskFn<T>>) -> Self {
+        Shared {
+            state: AtomicUsize::new(PENDING),
+            handles: AtomicUsize::new(0),
+            inline,
+            outcome: UnsafeCell::new(None),
+            task: UnsafeCell::new(task),
+            waiters: Mutex::new(WaitList {
+                next_key: 0,
+                entries: Vec::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn word(&self) -> usize {
+        self.state.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn inline(&self) -> Inline {
+        self.inline
+    }
+
+    pub(crate) fn handles(&self) -> &AtomicUsize {
+        &self.handles
+    }
+
+    /// Moves `from` (one of the `allowed` phases) to `to`, keeping the flag bits. Returns the
+    /// replaced word, or the current word if its phase is not allowed.
+    fn transition(&self, allowed: &[usize], to: usize) -> Result<usize, usize> {
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            if !allowed.contains(&phase(current)) {
+                return Err(current);
+            }
+            let next = (current & !PHASE_MASK) | to;
+            match self.state.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(previous) => return Ok(previous),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Pending -> running: the only way a task starts.
+    pub(crate) fn claim(&self) -> Claim {
+        match self.transition(&[PENDING], RUNNING) {
+            Ok(_) => Claim::Won,
+            Err(word) if phase(word) == CANCELLED => Claim::Cancelled,
+            Err(_) => Claim::Lost,
+        }
+    }
+
+    /// Pending -> cancelled. True also when it was already cancelled, like Python.
+    pub(crate) fn cancel(this: &Arc<Self>) -> bool {
+        match this.transition(&[PENDING], CANCELLED) {
+            Ok(previous) => {
+                // The cancel won the only transition out of PENDING, so nobody else touches
+                // the task cell: drop the closure (and what it captured) now rather than when
+                // the executor gets round to discarding it.
+                // SAFETY: exclusive access as the unique winner (see the module protocol).
+                let task = this.task.with_mut(|cell| unsafe { (*cell).take() });
+                drop(task);
+                if previous & HAS_WAITERS != 0 {
+                    Self::notify(this);
+                }
+                true
+            }
+            Err(word) => phase(word) == CANCELLED,
+        }
+    }
+
+    /// Takes the task closure after winning the claim.
+    ///
+    /// # Safety
+    /// The caller must have won `claim` (so it is the only thread touching the task cell).
+    pub(crate) unsafe fn take_task(&self) -> Option<TaskFn<T>> {
+        // SAFETY: exclusivity is the caller's contract.
+        self.task.with_mut(|cell| unsafe { (*cell).take() })
+    }
+
+    /// Completes the future with `outcome` if it is pending or running; an `InvalidState` error
+    /// (carrying the outcome back) otherwise.
+    pub(crate) fn complete(this: &Arc<Self>, outcome: Outcome<T>) -> Result<(), (Error, Outcome<T>)> {
+        if let Err(word) = this.transition(&[PENDING, RUNNING], COMPLETING) {
+            let state = public_state(word);
+            let error = Error::InvalidState(format!("cannot set the outcome of a {state} future"));
+            return Err((error, outcome));
+        }
+        // A future completed without running its task (a promise set while pending, or an
+        // abandoned task) still owns the closure; as the unique winner we may drop it.
+        // SAFETY: we won the move into COMPLETING, so we are the only thread touching either
+        // cell until the Release store below publishes the outcome.
+        let leftover = this.task.with_mut(|cell| unsafe { (*cell).take() });
+        drop(leftover);
+        // SAFETY: as above.
+        this.outcome.with_mut(|cell| unsafe { *cell = Some(outcome) });
+        let previous = this
+            .transition(&[COMPLETING], FINISHED)
+            .unwrap_or_else(|_| unreachable!("only the completer leaves COMPLETING"));
+        if previous & HAS_WAITERS != 0 {
+            Self::notify(this);
+        }
+        Ok(())
+    }
+
+    /// Runs a claimed task in the current thread and completes the future with what it
+    /// returned or the panic it raised.
+    pub(crate) fn run_claimed(this: &Arc<Self>) {
+        // SAFETY: callers call this only after winning `claim`.
+        let Some(task) = (unsafe { this.take_task() }) else {
+            // A future with no closure (made by a Promise) is never claimed through here.
+            let _ = Self::complete(this, Outcome::Failed(Box::new(Error::Abandoned)));
+            return;
+        };
+        let outcome = {
+            let _running = RunningGuard::enter(Arc::as_ptr(this) as *const ());
+            catch_unwind(AssertUnwindSafe(task))
+        };
+        let outcome = match outcome {
+            Ok(value) => Outcome::Value(value),
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                drop_payload(payload);
+                Outcome::Failed(Box::new(Error::Panicked {
+                    message,
+                    backtrace: None,
+                }))
+            }
+        };
+        // We won the claim, so the future is RUNNING and this cannot fail.
+        let _ = Self::complete(this, outcome);
+    }
+
+    /// The outcome, if finished.
+    pub(crate) fn outcome(&self) -> Option<&Outcome<T>> {
+        if phase(self.word()) != FINISHED {
+            return None;
+        }
+        // SAFETY: FINISHED was observed with Acquire, so the single write of the cell
+        // happened-before this read, and the cell is never written again while a handle (our
+        // `&self` comes from one) is alive.
+        self.outcome.with(|cell| unsafe { (*cell).as_ref() })
+    }
+
+    /// Moves the outcome out.
+    ///
+    /// # Safety
+    /// The future must be finished and the caller must hold the only handle, so no one can
+    /// read the cell any more.
+    pub(crate) unsafe fn take_outcome(&self) -> Option<Outcome<T>> {
+        // SAFETY: the caller's contract.
+        self.outcome.with_mut(|cell| unsafe { (*cell).take() })
+    }
+
+    /// Adds a waiter unless the future is already done, in which case it is handed back.
+    pub(crate) fn register(&self, waiter: Waiter<T>) -> Result<u64, Waiter<T>> {
+        let mut list = lock(&self.waiters);
+        let previous = self.state.fetch_or(HAS_WAITERS, Ordering::AcqRel);
+        if is_terminal(previous) {
+            return Err(waiter);
+        }
+        let key = list.next_key;
+        list.next_key += 1;
+        list.entries.push((key, waiter));
+        Ok(key)
+    }
+
+    /// Removes a waiter; false if it is gone already (the future completed and drained it).
+    pub(crate) fn unregister(&self, key: u64) -> bool {
+        let mut list = lock(&self.waiters);
+        match list.entries.iter().position(|(k, _)| *k == key) {
+            Some(index) => {
+                list.entries.swap_remove(index);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replaces a registered waker (an async task polled again with a different waker); false
+    /// if the entry is gone because the future completed.
+    pub(crate) fn replace_waker(&self, key: u64, waker: &Waker) -> bool {
+        let mut list = lock(&self.waiters);
+        match list.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, Waiter::Waker(current))) => {
+                if !current.will_wake(waker) {
+                    current.clone_from(waker);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Wakes every waiter of a future that has just become terminal.
+    fn notify(this: &Arc<Self>) {
+        let entries = std::mem::take(&mut lock(&this.waiters).entries);
+        for (_, waiter) in entries {
+            match waiter {
+                Waiter::Thread(thread) => thread.unpark(),
+                Waiter::Waker(waker) => waker.wake(),
+                Waiter::Callback(handle, callback) => run_callback(&handle, callback),
+            }
+        }
+    }
+
+    /// Fails a future whose producer vanished, if it is not done yet.
+    pub(crate) fn abandon(this: &Arc<Self>) {
+        if !is_terminal(this.word()) && phase(this.word()) != COMPLETING {
+            let _ = Self::complete(this, Outcome::Failed(Box::new(Error::Abandoned)));
+        }
+    }
+}
+
+/// Runs one done-callback; a panic is reported on stderr with the future's `Debug`, as Python
+/// logs "exception calling callback for <Future ...>", and does not stop the other callbacks.
+pub(crate) fn run_callback<T>(handle: &Future<T>, callback: Callback<T>) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(handle))) {
+        eprintln!(
+            "cfutures: exception calling callback for {handle:?}: {}",
+            panic_message(&*payload)
+        );
+        drop_payload(payload);
+    }
+}
+
+/// Drops a panic payload; a payload whose own `Drop` panics is leaked instead of unwinding out
+/// of the library.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(nested) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(nested);
+    }
+}

@@ -1,0 +1,138 @@
+//! `Task`: a closure bound to its future, the unit an executor queues and runs.
+//!
+//! The closure lives inside the future's shared state rather than in the executor's queue.
+//! That is what lets a waiter run a not-yet-started task inline (see `inline.rs`): the worker
+//! that dequeues the `Task` and the waiter holding the `Future` reach the same closure, and the
+//! pending -> running claim decides which of them runs it.
+
+use std::fmt;
+
+use crate::future::Future;
+use crate::inline::Inline;
+use crate::shared::{Claim, Shared};
+use crate::state;
+use crate::sync::Arc;
+
+/// The type-erased face of `Shared<T>` that executors queue.
+trait Job: Send + Sync {
+    fn run(self: Arc<Self>) -> bool;
+    fn cancel(self: Arc<Self>) -> bool;
+    fn abandon(self: Arc<Self>);
+    fn is_done(&self) -> bool;
+}
+
+impl<T: Send + Sync + 'static> Job for Shared<T> {
+    fn run(self: Arc<Self>) -> bool {
+        match self.claim() {
+            Claim::Won => {
+                Shared::run_claimed(&self);
+                true
+            }
+            Claim::Cancelled | Claim::Lost => false,
+        }
+    }
+
+    fn cancel(self: Arc<Self>) -> bool {
+        Shared::cancel(&self)
+    }
+
+    fn abandon(self: Arc<Self>) {
+        Shared::abandon(&self)
+    }
+
+    fn is_done(&self) -> bool {
+        state::is_terminal(self.word())
+    }
+}
+
+/// A unit of work for an executor: a closure and the future it completes.
+///
+/// [`Task::run`] claims the future (pending -> running), runs the closure, catches a panic as
+/// [`Error::Panicked`](crate::Error::Panicked) and completes the future. It does nothing if the
+/// future was cancelled or already claimed by an inline waiter, so an executor simply runs
+/// every task it dequeues. Dropping a task that never ran fails its future with
+/// [`Error::Abandoned`](crate::Error::Abandoned).
+///
+/// ```
+/// use cfutures_core::{Inline, Task};
+/// use std::thread;
+///
+/// let (task, future) = Task::new(Inline::Never, || 2 + 2);
+/// thread::spawn(move || task.run());
+/// assert_eq!(future.result(), Ok(&4));
+/// ```
+#[must_use = "a task does nothing unless run; dropping it abandons its future"]
+pub struct Task {
+    job: Arc<dyn Job>,
+}
+
+impl Task {
+    /// Binds `f` to a new future. `inline` says which waiting threads may run it themselves
+    /// if they wait on the future before any worker has started it.
+    pub fn new<F, T>(inline: Inline, f: F) -> (Task, Future<T>)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + Sync + 'static,
+    {
+        Self::from_boxed(inline, Box::new(f))
+    }
+
+    /// As [`Task::new`] for a closure that borrows data living for `'a`.
+    ///
+    /// # Safety
+    /// The task must run, be cancelled or be dropped before `'a` ends, and the closure must not
+    /// be run after that (an executor's scope guarantees this by waiting for all of its tasks
+    /// before it returns, as `std::thread::scope` does).
+    pub unsafe fn new_unchecked<'a, F, T>(inline: Inline, f: F) -> (Task, Future<T>)
+    where
+        F: FnOnce() -> T + Send + 'a,
+        T: Send + Sync + 'static,
+    {
+        let boxed: Box<dyn FnOnce() -> T + Send + 'a> = Box::new(f);
+        // SAFETY: only the lifetime is erased; the caller guarantees the closure does not
+        // outlive 'a (it is run, or dropped with its task or future, before 'a ends).
+        let boxed: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(boxed) };
+        Self::from_boxed(inline, boxed)
+    }
+
+    fn from_boxed<T: Send + Sync + 'static>(
+        inline: Inline,
+        f: Box<dyn FnOnce() -> T + Send + 'static>,
+    ) -> (Task, Future<T>) {
+        let shared = Arc::new(Shared::new(inline, Some(f)));
+        let future = Future::from_shared(&shared);
+        (Task { job: shared }, future)
+    }
+
+    /// Runs the task in the current thread unless it was cancelled or already claimed.
+    /// Returns true if this call ran it.
+    pub fn run(self) -> bool {
+        Arc::clone(&self.job).run()
+    }
+
+    /// Cancels the task's future if it has not started; see
+    /// [`Future::cancel`](crate::Future::cancel).
+    pub fn cancel(&self) -> bool {
+        Arc::clone(&self.job).cancel()
+    }
+
+    /// True once the future is finished or cancelled (for example run inline by a waiter), so
+    /// the executor may discard the task.
+    pub fn is_done(&self) -> bool {
+        self.job.is_done()
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        Arc::clone(&self.job).abandon();
+    }
+}
+
+impl fmt::Debug for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("done", &self.is_done())
+            .finish_non_exhaustive()
+    }
+}
