@@ -7,9 +7,10 @@
 
 use std::fmt;
 
+use crate::error::Error;
 use crate::future::Future;
 use crate::inline::Inline;
-use crate::shared::{Claim, Shared};
+use crate::shared::{Claim, Outcome, Shared};
 use crate::state;
 use crate::sync::Arc;
 
@@ -18,6 +19,7 @@ trait Job: Send + Sync {
     fn run(self: Arc<Self>) -> bool;
     fn cancel(self: Arc<Self>) -> bool;
     fn abandon(self: Arc<Self>);
+    fn fail(self: Arc<Self>, error: Error) -> bool;
     fn is_done(&self) -> bool;
 }
 
@@ -38,6 +40,14 @@ impl<T: Send + Sync + 'static> Job for Shared<T> {
 
     fn abandon(self: Arc<Self>) {
         Shared::abandon(&self)
+    }
+
+    fn fail(self: Arc<Self>, error: Error) -> bool {
+        // Only a pending task may be failed: a running one belongs to whoever claimed it.
+        match self.claim() {
+            Claim::Won => Shared::complete(&self, Outcome::Failed(Box::new(error))).is_ok(),
+            Claim::Cancelled | Claim::Lost => false,
+        }
     }
 
     fn is_done(&self) -> bool {
@@ -114,6 +124,21 @@ impl Task {
     /// [`Future::cancel`](crate::Future::cancel).
     pub fn cancel(&self) -> bool {
         Arc::clone(&self.job).cancel()
+    }
+
+    /// Fails the task's future with `error` instead of running it, if it has not started (for
+    /// example when the executor breaks and must tell the queued futures why). Returns true if
+    /// this call completed the future; false if it was cancelled, running or done already.
+    ///
+    /// ```
+    /// use cfutures_core::{Error, Inline, Task};
+    ///
+    /// let (task, future) = Task::new(Inline::Never, || 1);
+    /// assert!(task.fail(Error::Broken("initializer failed".into())));
+    /// assert_eq!(future.result(), Err(Error::Broken("initializer failed".into())));
+    /// ```
+    pub fn fail(self, error: Error) -> bool {
+        Arc::clone(&self.job).fail(error)
     }
 
     /// True once the future is finished or cancelled (for example run inline by a waiter), so
