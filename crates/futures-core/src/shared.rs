@@ -184,8 +184,11 @@ impl<T> Shared<T> {
     /// (carrying the outcome back) otherwise.
     pub(crate) fn complete(this: &Arc<Self>, outcome: Outcome<T>) -> Result<(), (Error, Outcome<T>)> {
         if let Err(word) = this.transition(&[PENDING, RUNNING], COMPLETING) {
-            let state = public_state(word);
-            let error = Error::InvalidState(format!("cannot set the outcome of a {state} future"));
+            // Python's message: `InvalidStateError: FINISHED: <Future at 0x.. state=finished
+            // returned int>`.
+            let state = public_state(word).as_str().to_ascii_uppercase();
+            let future = Future::from_shared(this);
+            let error = Error::InvalidState(format!("{state}: {future:?}"));
             return Err((error, outcome));
         }
         // A future completed without running its task (a promise set while pending, or an
@@ -331,5 +334,23 @@ pub(crate) fn run_callback<T>(handle: &Future<T>, callback: Callback<T>) {
 pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
     if let Err(nested) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
         std::mem::forget(nested);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// The per-future memory budget: one allocation (`Arc` counts + `Shared<T>`) of at most
+    /// 128 bytes beyond the value itself (the closure box of a capturing task is extra and
+    /// belongs to the task, not the future).
+    #[test]
+    fn shared_state_fits_the_budget() {
+        let arc_counts = 2 * std::mem::size_of::<usize>();
+        let unit = arc_counts + std::mem::size_of::<Shared<()>>();
+        let word = arc_counts + std::mem::size_of::<Shared<u64>>();
+        assert!(unit <= 128, "Shared<()> allocation is {unit} bytes");
+        assert!(word <= 128 + 8, "Shared<u64> allocation is {word} bytes");
+        eprintln!("heap bytes per future: {unit} (T = ()), {word} (T = u64)");
     }
 }

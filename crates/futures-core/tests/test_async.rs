@@ -1,0 +1,121 @@
+//! `.await` on futures with a minimal executor (no runtime dependency): a waker that unparks
+//! the blocked thread.
+
+use std::future::{Future as StdFuture, IntoFuture};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+use cfutures_core::{Error, Promise};
+
+struct Unparker {
+    thread: Thread,
+    wakes: AtomicUsize,
+}
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        self.thread.unpark();
+    }
+}
+
+/// Returns the output and how many times the waker fired.
+fn block_on<F: StdFuture>(future: F) -> (F::Output, usize) {
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        wakes: AtomicUsize::new(0),
+    });
+    let waker = Waker::from(unparker.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return (out, unparker.wakes.load(Ordering::SeqCst));
+        }
+        thread::park();
+    }
+}
+
+#[test]
+fn await_by_reference_from_another_thread() {
+    let (promise, future) = Promise::new();
+    let setter = thread::spawn(move || promise.set_result(11).unwrap());
+    let (out, _) = block_on(async { (&future).await.copied() });
+    assert_eq!(out, Ok(11));
+    setter.join().unwrap();
+}
+
+#[test]
+fn await_owned_moves_the_value() {
+    let (promise, future) = Promise::new();
+    let setter = thread::spawn(move || promise.set_result(String::from("v")).unwrap());
+    let (out, _) = block_on(future.into_future());
+    assert_eq!(out, Ok(String::from("v")));
+    setter.join().unwrap();
+}
+
+#[test]
+fn await_cancelled_and_failed() {
+    let (_p, future) = Promise::<u8>::new();
+    future.cancel();
+    assert_eq!(block_on(future.wait_async()).0, Err(Error::Cancelled));
+
+    let (p, future) = Promise::<u8>::new();
+    drop(p);
+    assert_eq!(block_on(future.wait_async()).0, Err(Error::Abandoned));
+}
+
+#[test]
+fn waker_fires_exactly_once_on_completion() {
+    let (promise, future) = Promise::new();
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        wakes: AtomicUsize::new(0),
+    });
+    let waker = Waker::from(unparker.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut wait = pin!(future.wait_async());
+    assert!(wait.as_mut().poll(&mut cx).is_pending());
+    // Re-polling with the same waker keeps one registration.
+    assert!(wait.as_mut().poll(&mut cx).is_pending());
+    promise.set_result(1).unwrap();
+    assert_eq!(unparker.wakes.load(Ordering::SeqCst), 1);
+    assert_eq!(wait.poll(&mut cx), Poll::Ready(Ok(&1)));
+}
+
+#[test]
+fn dropping_the_wait_unregisters_its_waker() {
+    let (promise, future) = Promise::new();
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        wakes: AtomicUsize::new(0),
+    });
+    let waker = Waker::from(unparker.clone());
+    let mut cx = Context::from_waker(&waker);
+    {
+        let mut wait = pin!(future.wait_async());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+    }
+    promise.set_result(1).unwrap();
+    assert_eq!(unparker.wakes.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn register_and_unregister_waker() {
+    let (promise, future) = Promise::new();
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        wakes: AtomicUsize::new(0),
+    });
+    let waker = Waker::from(unparker.clone());
+    let key = future.register_waker(&waker).unwrap();
+    assert!(future.unregister_waker(key));
+    assert!(!future.unregister_waker(key));
+    let _kept = future.register_waker(&waker).unwrap();
+    promise.set_result(1).unwrap();
+    assert_eq!(unparker.wakes.load(Ordering::SeqCst), 1);
+    assert!(future.register_waker(&waker).is_none(), "already done");
+}
