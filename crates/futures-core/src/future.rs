@@ -65,7 +65,7 @@ impl<T> Future<T> {
     }
 
     fn address(&self) -> *const () {
-        Arc::as_ptr(&self.shared) as *const ()
+        self.shared.address()
     }
 
     /// The current state.
@@ -90,7 +90,7 @@ impl<T> Future<T> {
     /// assert!(matches!(future.result(), Err(Error::Cancelled)));
     /// ```
     pub fn cancel(&self) -> bool {
-        Shared::cancel(&self.shared)
+        self.shared.cancel()
     }
 
     /// True if the future was cancelled.
@@ -239,7 +239,9 @@ impl<T> Future<T> {
         match unsafe { self.shared.take_outcome() } {
             Some(Outcome::Value(value)) => Ok(Ok(value)),
             Some(Outcome::Failed(error)) => Ok(Err(*error)),
-            None => Ok(Err(Error::InvalidState("the value was already moved out".into()))),
+            None => Ok(Err(Error::InvalidState(
+                "the value was already moved out".into(),
+            ))),
         }
     }
 
@@ -343,7 +345,7 @@ impl<T> Future<T> {
             && self.shared.inline().admits_current_thread()
             && self.shared.claim() == Claim::Won
         {
-            Shared::run_claimed(&self.shared);
+            self.shared.run_claimed();
             return Ok(());
         }
         if self.park_until(deadline) {
@@ -442,33 +444,6 @@ impl<T> Hash for Future<T> {
 /// `<Future at 0x55d0c0a0 state=finished raised Panicked>`, `<Future at 0x.. state=pending>`.
 impl<T> fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state();
-        write!(f, "<Future at {:p} state={state}", self.address())?;
-        if state == State::Finished {
-            match self.shared.outcome() {
-                Some(Outcome::Value(_)) => write!(f, " returned {}", short_type_name::<T>())?,
-                Some(Outcome::Failed(error)) => write!(f, " raised {}", error.kind_name())?,
-                None => {}
-            }
-        }
-        f.write_str(">")
+        f.write_str(&self.shared.repr())
     }
-}
-
-/// `alloc::string::String` -> `String`, `core::option::Option<u8>` -> `Option<u8>`.
-fn short_type_name<T>() -> String {
-    let full = std::any::type_name::<T>();
-    let mut out = String::with_capacity(full.len());
-    let mut segment = String::new();
-    for ch in full.chars() {
-        if ch.is_alphanumeric() || ch == '_' || ch == ':' {
-            segment.push(ch);
-        } else {
-            out.push_str(segment.rsplit("::").next().unwrap_or(""));
-            segment.clear();
-            out.push(ch);
-        }
-    }
-    out.push_str(segment.rsplit("::").next().unwrap_or(""));
-    out
 }

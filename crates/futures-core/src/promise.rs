@@ -68,29 +68,29 @@ impl<T> Promise<T> {
     ///
     /// [`Error::InvalidState`] if the future is already finished or cancelled.
     pub fn set_result(&self, value: T) -> Result<(), Error> {
-        Shared::complete(&self.shared, Outcome::Value(value)).map_err(|(error, _)| error)
+        self.shared
+            .complete(Outcome::Value(value))
+            .map_err(|(error, _)| error)
     }
 
     /// Completes the future with an error, like Python's `set_exception`.
     ///
     /// [`Error::InvalidState`] if the future is already finished or cancelled.
     pub fn set_error(&self, error: Error) -> Result<(), Error> {
-        Shared::complete(&self.shared, Outcome::Failed(Box::new(error))).map_err(|(e, _)| e)
+        self.shared
+            .complete(Outcome::Failed(Box::new(error)))
+            .map_err(|(e, _)| e)
     }
 
     /// True once the future is finished or cancelled.
     pub fn is_done(&self) -> bool {
-        self.future_state_done()
-    }
-
-    fn future_state_done(&self) -> bool {
         crate::state::is_terminal(self.shared.word())
     }
 }
 
 impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
-        Shared::abandon(&self.shared);
+        self.shared.abandon();
     }
 }
 

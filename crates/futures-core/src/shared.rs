@@ -34,7 +34,7 @@ use crate::state::{
     CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, PENDING, PHASE_MASK, RUNNING, is_terminal, phase,
     public_state,
 };
-use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, lock};
+use crate::sync::{AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, lock};
 
 /// A finished future's outcome. The error is boxed so that the cell costs `T` plus one word.
 pub(crate) enum Outcome<T> {
@@ -153,17 +153,17 @@ impl<T> Shared<T> {
     }
 
     /// Pending -> cancelled. True also when it was already cancelled, like Python.
-    pub(crate) fn cancel(this: &Arc<Self>) -> bool {
-        match this.transition(&[PENDING], CANCELLED) {
+    pub(crate) fn cancel(&self) -> bool {
+        match self.transition(&[PENDING], CANCELLED) {
             Ok(previous) => {
                 // The cancel won the only transition out of PENDING, so nobody else touches
                 // the task cell: drop the closure (and what it captured) now rather than when
                 // the executor gets round to discarding it.
                 // SAFETY: exclusive access as the unique winner (see the module protocol).
-                let task = this.task.with_mut(|cell| unsafe { (*cell).take() });
+                let task = self.task.with_mut(|cell| unsafe { (*cell).take() });
                 drop(task);
                 if previous & HAS_WAITERS != 0 {
-                    Self::notify(this);
+                    self.notify();
                 }
                 true
             }
@@ -182,43 +182,43 @@ impl<T> Shared<T> {
 
     /// Completes the future with `outcome` if it is pending or running; an `InvalidState` error
     /// (carrying the outcome back) otherwise.
-    pub(crate) fn complete(this: &Arc<Self>, outcome: Outcome<T>) -> Result<(), (Error, Outcome<T>)> {
-        if let Err(word) = this.transition(&[PENDING, RUNNING], COMPLETING) {
+    pub(crate) fn complete(&self, outcome: Outcome<T>) -> Result<(), (Error, Outcome<T>)> {
+        if let Err(word) = self.transition(&[PENDING, RUNNING], COMPLETING) {
             // Python's message: `InvalidStateError: FINISHED: <Future at 0x.. state=finished
             // returned int>`.
             let state = public_state(word).as_str().to_ascii_uppercase();
-            let future = Future::from_shared(this);
-            let error = Error::InvalidState(format!("{state}: {future:?}"));
+            let error = Error::InvalidState(format!("{state}: {}", self.repr()));
             return Err((error, outcome));
         }
         // A future completed without running its task (a promise set while pending, or an
         // abandoned task) still owns the closure; as the unique winner we may drop it.
         // SAFETY: we won the move into COMPLETING, so we are the only thread touching either
         // cell until the Release store below publishes the outcome.
-        let leftover = this.task.with_mut(|cell| unsafe { (*cell).take() });
+        let leftover = self.task.with_mut(|cell| unsafe { (*cell).take() });
         drop(leftover);
         // SAFETY: as above.
-        this.outcome.with_mut(|cell| unsafe { *cell = Some(outcome) });
-        let previous = this
+        self.outcome
+            .with_mut(|cell| unsafe { *cell = Some(outcome) });
+        let previous = self
             .transition(&[COMPLETING], FINISHED)
             .unwrap_or_else(|_| unreachable!("only the completer leaves COMPLETING"));
         if previous & HAS_WAITERS != 0 {
-            Self::notify(this);
+            self.notify();
         }
         Ok(())
     }
 
     /// Runs a claimed task in the current thread and completes the future with what it
     /// returned or the panic it raised.
-    pub(crate) fn run_claimed(this: &Arc<Self>) {
+    pub(crate) fn run_claimed(&self) {
         // SAFETY: callers call this only after winning `claim`.
-        let Some(task) = (unsafe { this.take_task() }) else {
+        let Some(task) = (unsafe { self.take_task() }) else {
             // A future with no closure (made by a Promise) is never claimed through here.
-            let _ = Self::complete(this, Outcome::Failed(Box::new(Error::Abandoned)));
+            let _ = self.complete(Outcome::Failed(Box::new(Error::Abandoned)));
             return;
         };
         let outcome = {
-            let _running = RunningGuard::enter(Arc::as_ptr(this) as *const ());
+            let _running = RunningGuard::enter(self.address());
             catch_unwind(AssertUnwindSafe(task))
         };
         let outcome = match outcome {
@@ -233,7 +233,7 @@ impl<T> Shared<T> {
             }
         };
         // We won the claim, so the future is RUNNING and this cannot fail.
-        let _ = Self::complete(this, outcome);
+        let _ = self.complete(outcome);
     }
 
     /// The outcome, if finished.
@@ -298,8 +298,8 @@ impl<T> Shared<T> {
     }
 
     /// Wakes every waiter of a future that has just become terminal.
-    fn notify(this: &Arc<Self>) {
-        let entries = std::mem::take(&mut lock(&this.waiters).entries);
+    fn notify(&self) {
+        let entries = std::mem::take(&mut lock(&self.waiters).entries);
         for (_, waiter) in entries {
             match waiter {
                 Waiter::Thread(thread) => thread.unpark(),
@@ -310,10 +310,37 @@ impl<T> Shared<T> {
     }
 
     /// Fails a future whose producer vanished, if it is not done yet.
-    pub(crate) fn abandon(this: &Arc<Self>) {
-        if !is_terminal(this.word()) && phase(this.word()) != COMPLETING {
-            let _ = Self::complete(this, Outcome::Failed(Box::new(Error::Abandoned)));
+    pub(crate) fn abandon(&self) {
+        let word = self.word();
+        if !is_terminal(word) && phase(word) != COMPLETING {
+            let _ = self.complete(Outcome::Failed(Box::new(Error::Abandoned)));
         }
+    }
+
+    /// The identity of this future (shared by all its handles).
+    pub(crate) fn address(&self) -> *const () {
+        self as *const Self as *const ()
+    }
+
+    /// Python's repr: `<Future at 0x55d0c0a0 state=finished returned u32>`.
+    pub(crate) fn repr(&self) -> String {
+        let state = public_state(self.word());
+        let mut out = format!("<Future at {:p} state={state}", self.address());
+        if state == crate::State::Finished {
+            match self.outcome() {
+                Some(Outcome::Value(_)) => {
+                    out.push_str(" returned ");
+                    out.push_str(&short_type_name::<T>());
+                }
+                Some(Outcome::Failed(error)) => {
+                    out.push_str(" raised ");
+                    out.push_str(error.kind_name());
+                }
+                None => {}
+            }
+        }
+        out.push('>');
+        out
     }
 }
 
@@ -335,6 +362,24 @@ pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
     if let Err(nested) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
         std::mem::forget(nested);
     }
+}
+
+/// `alloc::string::String` -> `String`, `core::option::Option<u8>` -> `Option<u8>`.
+fn short_type_name<T>() -> String {
+    let full = std::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    for ch in full.chars() {
+        if ch.is_alphanumeric() || ch == '_' || ch == ':' {
+            segment.push(ch);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or(""));
+            segment.clear();
+            out.push(ch);
+        }
+    }
+    out.push_str(segment.rsplit("::").next().unwrap_or(""));
+    out
 }
 
 #[cfg(all(test, not(loom)))]

@@ -16,42 +16,80 @@ use crate::sync::Arc;
 
 /// The type-erased face of `Shared<T>` that executors queue.
 trait Job: Send + Sync {
-    fn run(self: Arc<Self>) -> bool;
-    fn cancel(self: Arc<Self>) -> bool;
-    fn abandon(self: Arc<Self>);
-    fn fail(self: Arc<Self>, error: Error) -> bool;
+    fn run(&self) -> bool;
+    fn cancel(&self) -> bool;
+    fn abandon(&self);
+    fn fail(&self, error: Error) -> bool;
     fn is_done(&self) -> bool;
 }
 
 impl<T: Send + Sync + 'static> Job for Shared<T> {
-    fn run(self: Arc<Self>) -> bool {
+    fn run(&self) -> bool {
         match self.claim() {
             Claim::Won => {
-                Shared::run_claimed(&self);
+                self.run_claimed();
                 true
             }
             Claim::Cancelled | Claim::Lost => false,
         }
     }
 
-    fn cancel(self: Arc<Self>) -> bool {
-        Shared::cancel(&self)
+    fn cancel(&self) -> bool {
+        Shared::cancel(self)
     }
 
-    fn abandon(self: Arc<Self>) {
-        Shared::abandon(&self)
+    fn abandon(&self) {
+        // Unlike a dropped `Promise`, a dropped `Task` is not the future's completer once the
+        // task was claimed: the claimant (a worker, or a waiter running it inline) completes
+        // it. So only a still-pending task is failed, through the same claim.
+        self.fail(Error::Abandoned);
     }
 
-    fn fail(self: Arc<Self>, error: Error) -> bool {
+    fn fail(&self, error: Error) -> bool {
         // Only a pending task may be failed: a running one belongs to whoever claimed it.
         match self.claim() {
-            Claim::Won => Shared::complete(&self, Outcome::Failed(Box::new(error))).is_ok(),
+            Claim::Won => self.complete(Outcome::Failed(Box::new(error))).is_ok(),
             Claim::Cancelled | Claim::Lost => false,
         }
     }
 
     fn is_done(&self) -> bool {
         state::is_terminal(self.word())
+    }
+}
+
+// `std::sync::Arc<Shared<T>>` coerces to `Arc<dyn Job>` with no extra allocation. Loom's `Arc`
+// cannot be unsized, so under loom the handle is boxed instead.
+#[cfg(not(loom))]
+type JobRef = Arc<dyn Job>;
+#[cfg(loom)]
+type JobRef = Box<dyn Job>;
+
+#[cfg(not(loom))]
+fn erase<T: Send + Sync + 'static>(shared: Arc<Shared<T>>) -> JobRef {
+    shared
+}
+#[cfg(loom)]
+fn erase<T: Send + Sync + 'static>(shared: Arc<Shared<T>>) -> JobRef {
+    Box::new(shared)
+}
+
+#[cfg(loom)]
+impl<J: Job> Job for Arc<J> {
+    fn run(&self) -> bool {
+        (**self).run()
+    }
+    fn cancel(&self) -> bool {
+        (**self).cancel()
+    }
+    fn abandon(&self) {
+        (**self).abandon()
+    }
+    fn fail(&self, error: Error) -> bool {
+        (**self).fail(error)
+    }
+    fn is_done(&self) -> bool {
+        (**self).is_done()
     }
 }
 
@@ -73,7 +111,7 @@ impl<T: Send + Sync + 'static> Job for Shared<T> {
 /// ```
 #[must_use = "a task does nothing unless run; dropping it abandons its future"]
 pub struct Task {
-    job: Arc<dyn Job>,
+    job: JobRef,
 }
 
 impl Task {
@@ -111,19 +149,19 @@ impl Task {
     ) -> (Task, Future<T>) {
         let shared = Arc::new(Shared::new(inline, Some(f)));
         let future = Future::from_shared(&shared);
-        (Task { job: shared }, future)
+        (Task { job: erase(shared) }, future)
     }
 
     /// Runs the task in the current thread unless it was cancelled or already claimed.
     /// Returns true if this call ran it.
     pub fn run(self) -> bool {
-        Arc::clone(&self.job).run()
+        self.job.run()
     }
 
     /// Cancels the task's future if it has not started; see
     /// [`Future::cancel`](crate::Future::cancel).
     pub fn cancel(&self) -> bool {
-        Arc::clone(&self.job).cancel()
+        self.job.cancel()
     }
 
     /// Fails the task's future with `error` instead of running it, if it has not started (for
@@ -138,7 +176,7 @@ impl Task {
     /// assert_eq!(future.result(), Err(Error::Broken("initializer failed".into())));
     /// ```
     pub fn fail(self, error: Error) -> bool {
-        Arc::clone(&self.job).fail(error)
+        self.job.fail(error)
     }
 
     /// True once the future is finished or cancelled (for example run inline by a waiter), so
@@ -150,7 +188,7 @@ impl Task {
 
 impl Drop for Task {
     fn drop(&mut self) {
-        Arc::clone(&self.job).abandon();
+        self.job.abandon();
     }
 }
 

@@ -85,9 +85,7 @@ impl<T: Clone> std::future::Future for IntoWaitAsync<T> {
         // SAFETY-free: IntoWaitAsync is Unpin (it holds no self-references).
         let this = self.get_mut();
         let Some(future) = this.future.as_ref() else {
-            return Poll::Ready(Err(Error::InvalidState(
-                "polled after completion".into(),
-            )));
+            return Poll::Ready(Err(Error::InvalidState("polled after completion".into())));
         };
         match future.poll_done(&mut this.key, cx) {
             Poll::Pending => Poll::Pending,

@@ -245,9 +245,15 @@ fn result_with_zero_timeout() {
         unfinished: 1,
         total: 1,
     };
-    assert_eq!(pending().1.result_timeout(Duration::ZERO), Err(timeout.clone()));
+    assert_eq!(
+        pending().1.result_timeout(Duration::ZERO),
+        Err(timeout.clone())
+    );
     assert_eq!(running().1.result_timeout(Duration::ZERO), Err(timeout));
-    assert_eq!(cancelled().result_timeout(Duration::ZERO), Err(Error::Cancelled));
+    assert_eq!(
+        cancelled().result_timeout(Duration::ZERO),
+        Err(Error::Cancelled)
+    );
     assert!(matches!(
         exception().result_timeout(Duration::ZERO),
         Err(Error::Other(e)) if e.to_string() == "OSError"
@@ -266,7 +272,10 @@ fn exception_with_zero_timeout() {
         Err(timeout.clone())
     );
     assert_eq!(running().1.exception_timeout(Duration::ZERO), Err(timeout));
-    assert_eq!(cancelled().exception_timeout(Duration::ZERO), Err(Error::Cancelled));
+    assert_eq!(
+        cancelled().exception_timeout(Duration::ZERO),
+        Err(Error::Cancelled)
+    );
     assert!(matches!(
         exception().exception_timeout(Duration::ZERO),
         Ok(Some(Error::Other(_)))
@@ -306,7 +315,10 @@ fn result_with_cancel_from_another_thread() {
         thread::sleep(Duration::from_millis(50));
         assert!(g.cancel());
     });
-    assert_eq!(f.result_timeout(Duration::from_secs(30)), Err(Error::Cancelled));
+    assert_eq!(
+        f.result_timeout(Duration::from_secs(30)),
+        Err(Error::Cancelled)
+    );
     canceller.join().unwrap();
 }
 
@@ -365,7 +377,8 @@ fn multiple_set_result() {
 #[test]
 fn multiple_set_exception() {
     let (p, f) = pending();
-    p.set_error(Error::InvalidArgument("ValueError".into())).unwrap();
+    p.set_error(Error::InvalidArgument("ValueError".into()))
+        .unwrap();
     let err = p.set_error(Error::Broken("Exception".into())).unwrap_err();
     assert!(
         matches!(&err, Error::InvalidState(m) if m.ends_with("state=finished raised InvalidArgument>")),
@@ -492,9 +505,7 @@ fn timed_wait_never_runs_inline() {
 fn waiting_on_its_own_future_is_a_deadlock_error() {
     let me: Arc<OnceLock<Future<Option<Error>>>> = Arc::new(OnceLock::new());
     let inside = me.clone();
-    let (task, f) = Task::new(Inline::Never, move || {
-        inside.get().unwrap().result().err()
-    });
+    let (task, f) = Task::new(Inline::Never, move || inside.get().unwrap().result().err());
     me.set(f.clone()).unwrap();
     let f2 = f.clone();
     thread::spawn(move || task.run()).join().unwrap();
@@ -599,4 +610,24 @@ fn future_is_send_and_sync() {
     assert_send_sync::<Promise<i32>>();
     assert_send_sync::<Task>();
     assert_send_sync::<Error>();
+}
+
+#[test]
+fn dropping_the_task_while_a_waiter_runs_it_inline_keeps_the_value() {
+    // Found by the loom model `inline_waiter_vs_worker`: a dropped Task must not abandon a
+    // future that an inline waiter has already claimed.
+    let (started_tx, started_rx) = mpsc::channel();
+    let (dropped_tx, dropped_rx) = mpsc::channel::<()>();
+    let (task, f) = Task::new(Inline::Anywhere, move || {
+        started_tx.send(()).unwrap();
+        dropped_rx.recv().unwrap();
+        5
+    });
+    let dropper = thread::spawn(move || {
+        started_rx.recv().unwrap();
+        drop(task);
+        dropped_tx.send(()).unwrap();
+    });
+    assert_eq!(f.result(), Ok(&5));
+    dropper.join().unwrap();
 }

@@ -1,0 +1,170 @@
+//! Loom models of the future's state-word protocols (see `src/shared.rs`). Run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p cfutures-core --release --test loom`.
+#![cfg(loom)]
+
+use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
+use std::task::{Context, Poll, Wake, Waker};
+
+use cfutures_core::{Error, Inline, Promise, Task};
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+
+/// A worker running the task and a user cancelling it race on the claim: exactly one wins,
+/// the closure runs at most once, and the future ends in the winner's state.
+#[test]
+fn cancel_vs_claim() {
+    loom::model(|| {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let (task, future) = Task::new(Inline::Never, move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        let canceller = {
+            let future = future.clone();
+            thread::spawn(move || future.cancel())
+        };
+        let ran = task.run();
+        let cancelled = canceller.join().unwrap();
+        assert_ne!(ran, cancelled);
+        assert_eq!(runs.load(Ordering::SeqCst), usize::from(ran));
+        assert!(future.done());
+        assert_eq!(future.cancelled(), cancelled);
+    });
+}
+
+/// A waiter running the task inline and a worker race on the claim: the task runs once.
+#[test]
+fn inline_waiter_vs_worker() {
+    loom::model(|| {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let (task, future) = Task::new(Inline::Anywhere, move || r.fetch_add(1, Ordering::SeqCst));
+        let worker = thread::spawn(move || task.run());
+        assert_eq!(future.result(), Ok(&0));
+        worker.join().unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// A callback added while the future completes runs exactly once, whichever side wins.
+#[test]
+fn complete_vs_add_callback() {
+    loom::model(|| {
+        let (promise, future) = Promise::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let setter = thread::spawn(move || promise.set_result(1).unwrap());
+        let c = calls.clone();
+        future.add_done_callback(move |f| {
+            assert_eq!(f.result(), Ok(&1));
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        setter.join().unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// A blocking waiter registering while the future completes is always woken (loom reports a
+/// deadlock if a wake-up can be lost).
+#[test]
+fn complete_vs_waiter_registration() {
+    loom::model(|| {
+        let (promise, future) = Promise::new();
+        let setter = thread::spawn(move || promise.set_result(7).unwrap());
+        assert_eq!(future.result(), Ok(&7));
+        setter.join().unwrap();
+    });
+}
+
+/// A cancel racing a completion: one of them wins and a waiter sees that outcome.
+#[test]
+fn complete_vs_cancel_with_waiter() {
+    loom::model(|| {
+        let (promise, future) = Promise::new();
+        let setter = thread::spawn(move || promise.set_result(7).is_ok());
+        let cancelled = future.cancel();
+        let set = setter.join().unwrap();
+        assert_ne!(set, cancelled);
+        match future.result() {
+            Ok(v) => assert!(set && *v == 7),
+            Err(e) => assert!(cancelled && e == Error::Cancelled),
+        }
+    });
+}
+
+/// The producer dropping its promise (without completing) while a waiter parks: the waiter
+/// wakes with `Abandoned`.
+#[test]
+fn completer_drop_vs_waiter() {
+    loom::model(|| {
+        let (promise, future) = Promise::<u8>::new();
+        let dropper = thread::spawn(move || drop(promise));
+        assert_eq!(future.result(), Err(Error::Abandoned));
+        dropper.join().unwrap();
+    });
+}
+
+/// Completion racing the drop of the promise on another thread: the value wins if it was set.
+#[test]
+fn complete_vs_completer_drop() {
+    loom::model(|| {
+        let (promise, future) = Promise::<u8>::new();
+        let promise = Arc::new(promise);
+        let other = promise.clone();
+        let dropper = thread::spawn(move || drop(other));
+        let set = promise.set_result(3);
+        drop(promise);
+        dropper.join().unwrap();
+        assert!(set.is_ok());
+        assert_eq!(future.result(), Ok(&3));
+    });
+}
+
+struct Flag {
+    woken: AtomicUsize,
+    wakes: StdAtomicUsize,
+}
+
+impl Wake for Flag {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wakes.fetch_add(1, SeqCst);
+        self.woken.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// An async task registering its waker while the future completes is woken (or sees it done
+/// on the poll), never left pending.
+#[test]
+fn async_waker_registration_vs_complete() {
+    loom::model(|| {
+        let (promise, future) = Promise::new();
+        let flag = std::sync::Arc::new(Flag {
+            woken: AtomicUsize::new(0),
+            wakes: StdAtomicUsize::new(0),
+        });
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let setter = thread::spawn(move || promise.set_result(5).unwrap());
+        let mut wait = std::pin::pin!(future.wait_async());
+        let mut seen = 0;
+        loop {
+            match std::future::Future::poll(wait.as_mut(), &mut cx) {
+                Poll::Ready(out) => {
+                    assert_eq!(out, Ok(&5));
+                    break;
+                }
+                Poll::Pending => {
+                    // Pending is only legal if a wake-up is on its way: wait for it (a lost
+                    // wake-up makes this spin forever, which loom reports).
+                    while flag.woken.load(Ordering::SeqCst) == seen {
+                        thread::yield_now();
+                    }
+                    seen = flag.woken.load(Ordering::SeqCst);
+                }
+            }
+        }
+        setter.join().unwrap();
+        assert!(flag.wakes.load(SeqCst) <= 1);
+    });
+}
