@@ -20,6 +20,10 @@ use crate::sync::{Arc, Ordering, current_thread, park, park_timeout};
 /// every clone observes the same future; `==` and `Hash` compare identity, like Python's
 /// futures in a `set`.
 ///
+/// Because identity, not state, is what `==` and `Hash` see, a `Future` is a sound key for
+/// `HashSet`/`HashMap` even though clippy's `mutable_key_type` lint cannot tell; silence it with
+/// `ignore-interior-mutability = ["cfutures_core::Future"]` in `clippy.toml`.
+///
 /// Waiting never polls: a blocking waiter parks until the producer wakes it, an async waiter
 /// registers its `Waker`, and reading a finished result takes no lock. `Future<T>` is `Send`
 /// and `Sync` when `T` is both.
