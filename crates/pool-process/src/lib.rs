@@ -1,4 +1,96 @@
-//! `ProcessPoolExecutor`: CPU-bound work in real OS worker processes, futures back in the parent.
+//! Python's `ProcessPoolExecutor` for Rust: CPU-bound work in separate OS processes, futures
+//! back in the parent.
 //!
-//! This crate will own the process pool: worker re-execution, the private wire, and recovery from
-//! worker crashes.
+//! ```
+//! use cfutures_process::ProcessPoolExecutor;
+//!
+//! fn is_prime(n: u64) -> bool {
+//!     n > 1 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+//! }
+//!
+//! fn main() {
+//!     cfutures_process::init(); // first thing: see `init` for why
+//!     let pool = ProcessPoolExecutor::new().unwrap();
+//!     let numbers = [2u64, 15, 97];
+//!     for (n, prime) in numbers.iter().zip(pool.map(is_prime, numbers, 1).unwrap()) {
+//!         println!("{n} is prime: {}", prime.unwrap());
+//!     }
+//! }
+//! ```
+//!
+//! - [`ProcessPoolExecutor`]: `submit`, `map`, `shutdown`, `terminate_workers`,
+//!   `kill_workers`; configured with a [`Builder`] (`max_workers`, `initializer`,
+//!   `max_tasks_per_child`, `max_frame_size`).
+//! - The futures are [`cfutures_core::Future`]s: wait on them, `.await` them, or pass them to
+//!   the helpers (`as_completed`, `wait`) together with futures from other executors.
+//!
+//! # How it works
+//! - **Workers** are this executable re-executed in worker mode ([`init`]); each is served
+//!   by a monitor thread in the parent that starts it, reads its replies, reaps it, and starts
+//!   a replacement when it dies.
+//! - **The wire** is two pipes per worker, private to it (close-on-exec everywhere else),
+//!   carrying length-prefixed frames: fixed binary headers for tasks and replies, `postcard`
+//!   (serde) for values. Frames are size-limited; a malformed or oversized one is an error
+//!   for the futures it concerns, never a panic. A handshake checks that the worker speaks
+//!   the same protocol version and runs the same build. What a task prints goes to the
+//!   parent's stdout and stderr, which the worker inherits; the wire never shares a stream
+//!   with them.
+//! - **Finding the function**: the parent sends the offset of a monomorphised entry point
+//!   from a fixed function of this crate; the handshake's same-build check and a same-image
+//!   check make that sound (the argument is in the source of `entry.rs`, summarised in
+//!   [`ProcessPoolExecutor::submit`]'s contract: plain functions and capture-free closures
+//!   only).
+//! - **Faults**: a panic fails its future with the message and the worker's backtrace; a
+//!   worker that dies fails only the futures it held, with [`Error::WorkerDied`]; workers
+//!   die with their parent (parent-death signal and end of file on the wire); every worker is
+//!   reaped.
+//! - **Speed**: several tasks are kept in flight per worker (as many as hide a round trip,
+//!   judged from the run times workers report), and replies and refills are batched.
+//!
+//! # Platform
+//! Linux. The crate relies on `/proc/self/exe`, `PR_SET_PDEATHSIG`, `F_SETPIPE_SZ` and an
+//! ELF constructor; the parts that are Linux-only are gated so it still compiles on other
+//! Unixes, where workers must be entered through [`init`] and do not get the parent-death
+//! signal (they still exit at end of file).
+//!
+//! # Rust's `SIGPIPE`
+//! Rust programs ignore `SIGPIPE`, so writing to a dead worker's pipe is an error the pool
+//! handles. A program that restores the default disposition would be killed instead.
+
+mod builder;
+mod entry;
+mod executor;
+mod identity;
+mod job;
+mod map;
+mod monitor;
+mod pool;
+mod spawn;
+mod wire;
+mod worker;
+
+pub use builder::Builder;
+pub use cfutures_core::{Error, ExitReason, Future};
+pub use executor::ProcessPoolExecutor;
+pub use map::Map;
+
+/// Enters worker mode if this process was started as a worker; returns at once otherwise.
+///
+/// A worker is this program re-executed by a [`ProcessPoolExecutor`]. On Linux you need not
+/// call anything: an ELF constructor of this crate runs before `main` and turns a process
+/// started as a worker into one, so binaries, examples, doctests and `cargo test` harnesses
+/// (whose `main` belongs to the test framework) all work, and none of your `main` runs in a
+/// worker. Calling `init()` first thing in `main` is still the portable contract: where the
+/// constructor is not linked it is what makes workers work, and then **all code before it in
+/// `main` runs in every worker too**, so put nothing with side effects there. In worker mode
+/// this function never returns: the process serves tasks and exits.
+///
+/// ```
+/// fn main() {
+///     cfutures_process::init();
+///     // ... the program, which may create process pools ...
+/// }
+/// ```
+pub fn init() {
+    worker::enter_if_worker();
+}

@@ -1,0 +1,177 @@
+//! `ProcessPoolExecutor`: the public handle.
+
+use std::fmt;
+use std::sync::Arc;
+
+use cfutures_core::{Error, Future};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::builder::Builder;
+use crate::entry;
+use crate::pool::Inner;
+
+/// Python's `ProcessPoolExecutor`: runs functions in a pool of worker processes and returns
+/// [`cfutures_core::Future`]s for their values.
+///
+/// Workers are this program's own executable, started in worker mode (see [`init`](crate::init)
+/// for what that means for your `main`). They start lazily: a submission starts a new worker
+/// only if no started worker is idle, up to [`max_workers`](Builder::max_workers), so three
+/// tasks submitted one after another share one process.
+///
+/// A task is a function `fn(A) -> R` or a closure that captures nothing; `A` and `R` travel
+/// with `serde` (encoded with `postcard`). A task's panic fails its future with
+/// [`Error::Panicked`], carrying the worker's backtrace text. A worker that *dies* (abort,
+/// segfault, `std::process::exit`, `kill -9`) fails only the futures it held, with
+/// [`Error::WorkerDied`]; a replacement starts and the pool keeps serving. (Python marks the
+/// whole pool broken instead.)
+///
+/// Dropping the pool is `shutdown(true, false)`: it waits for queued and running tasks, like
+/// leaving Python's `with` block.
+///
+/// ```
+/// use cfutures_process::ProcessPoolExecutor;
+///
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let pool = ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
+/// let future = pool.submit(square, 12).unwrap();
+/// assert_eq!(future.result(), Ok(&144));
+///
+/// let squares: Vec<u64> = pool.map(square, 1..=4, 2).unwrap().map(Result::unwrap).collect();
+/// assert_eq!(squares, [1, 4, 9, 16]);
+/// # cfutures_process::init();
+/// ```
+pub struct ProcessPoolExecutor {
+    inner: Arc<Inner>,
+}
+
+impl ProcessPoolExecutor {
+    /// A pool with Python's defaults; see [`Builder`]. Fails only where [`Builder::build`]
+    /// does.
+    pub fn new() -> Result<Self, Error> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure the pool.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        ProcessPoolExecutor { inner }
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    /// Runs `f(arg)` in a worker process and returns the future of its value.
+    ///
+    /// `f` is a function item (`is_prime`), a function pointer (`fn(A) -> R`), or a closure
+    /// that captures nothing; a closure that captures data is refused with
+    /// [`Error::InvalidArgument`]. Fails with [`Error::Serialization`] if `arg` cannot be
+    /// encoded or is larger than the frame limit, [`Error::ShutDown`] after
+    /// [`shutdown`](Self::shutdown), and [`Error::Broken`] once an initializer failed.
+    ///
+    /// The future fails with [`Error::Panicked`] if the task panics, [`Error::WorkerDied`] if
+    /// its worker dies while holding it, and [`Error::Serialization`] if its value cannot be
+    /// encoded or decoded.
+    ///
+    /// ```
+    /// use cfutures_core::Error;
+    /// use cfutures_process::ProcessPoolExecutor;
+    ///
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
+    /// let ok = pool.submit(|s: String| s.len(), "four".to_string()).unwrap();
+    /// let boom = pool.submit(|n: u32| -> u32 { panic!("no {n}") }, 7).unwrap();
+    /// assert_eq!(ok.result(), Ok(&4));
+    /// match boom.result() {
+    ///     Err(Error::Panicked { message, backtrace }) => {
+    ///         assert_eq!(message, "no 7");
+    ///         assert!(backtrace.unwrap().contains("panicked at"));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # cfutures_process::init();
+    /// ```
+    pub fn submit<F, A, R>(&self, f: F, arg: A) -> Result<Future<R>, Error>
+    where
+        F: Fn(A) -> R + Copy + Send + 'static,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let call = entry::task_call::<F, A, R>(&f)?;
+        self.inner
+            .submit_encoded(call, |out| postcard::to_io(&arg, out).map(drop))
+    }
+
+    /// Python's `shutdown(wait, cancel_futures)`.
+    ///
+    /// Refuses new work from now on ([`Error::ShutDown`]). With `cancel_futures`, every task
+    /// not yet handed to a worker is cancelled; the others run to completion. With `wait`, returns once
+    /// every worker process has exited and been reaped; without, returns at once and the
+    /// workers exit in the background when their work is done. Calling it again is harmless.
+    ///
+    /// ```
+    /// use cfutures_core::Error;
+    /// use cfutures_process::ProcessPoolExecutor;
+    ///
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
+    /// let future = pool.submit(|x: i32| x - 1, 1).unwrap();
+    /// pool.shutdown(true, false);
+    /// assert_eq!(future.result(), Ok(&0));
+    /// assert!(matches!(pool.submit(|x: i32| x, 1), Err(Error::ShutDown)));
+    /// # cfutures_process::init();
+    /// ```
+    pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        self.inner.shutdown(wait, cancel_futures);
+    }
+
+    /// Python 3.14's `terminate_workers()`: shuts down with `cancel_futures` and sends
+    /// `SIGTERM` to every worker process. Queued futures are cancelled; running ones fail
+    /// with [`Error::WorkerDied`]. Does not wait; dropping the pool (or
+    /// `shutdown(true, ..)`) then waits for the workers to be reaped.
+    pub fn terminate_workers(&self) {
+        self.inner.force_shutdown(libc::SIGTERM);
+    }
+
+    /// Python 3.14's `kill_workers()`: as [`terminate_workers`](Self::terminate_workers) with
+    /// `SIGKILL`.
+    pub fn kill_workers(&self) {
+        self.inner.force_shutdown(libc::SIGKILL);
+    }
+
+    /// The most worker processes this pool runs at once.
+    pub fn max_workers(&self) -> usize {
+        self.inner.config.max_workers
+    }
+
+    /// How many worker processes exist right now (starting, serving or exiting).
+    pub fn worker_count(&self) -> usize {
+        self.inner.worker_count()
+    }
+
+    /// The process ids of the current workers, for diagnostics (and for tests that kill
+    /// one from outside).
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.inner.worker_pids()
+    }
+}
+
+impl Drop for ProcessPoolExecutor {
+    fn drop(&mut self) {
+        self.inner.shutdown(true, false);
+    }
+}
+
+impl fmt::Debug for ProcessPoolExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessPoolExecutor")
+            .field("max_workers", &self.max_workers())
+            .field("workers", &self.worker_count())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,56 @@
+//! The parent's record of one submitted task: its promise, behind a type-erased face.
+
+use cfutures_core::{Error, Promise};
+use serde::de::DeserializeOwned;
+
+use crate::wire::Failure;
+
+/// What the pool keeps for a task it has not completed yet.
+pub(crate) trait Job: Send {
+    /// Marks the future running before it is sent to a worker; false if it was cancelled
+    /// meanwhile (then it is not sent), like Python's `set_running_or_notify_cancel`.
+    fn start(&self) -> bool;
+    /// Completes the future from a worker's encoded value, or with an error.
+    fn finish(self: Box<Self>, outcome: Result<&[u8], Error>);
+    /// Cancels a future that was never sent (shutdown with `cancel_futures`).
+    fn cancel(self: Box<Self>);
+}
+
+/// A task whose value decodes as `R`.
+pub(crate) struct Pending<R> {
+    pub(crate) promise: Promise<R>,
+}
+
+impl<R: DeserializeOwned + Send + Sync + 'static> Job for Pending<R> {
+    fn start(&self) -> bool {
+        self.promise.set_running_or_notify_cancel()
+    }
+
+    fn finish(self: Box<Self>, outcome: Result<&[u8], Error>) {
+        let result = outcome.and_then(|bytes| {
+            postcard::from_bytes::<R>(bytes)
+                .map_err(|e| Error::Serialization(format!("cannot decode the result: {e}")))
+        });
+        // A future the user cancelled while it was still queued refuses completion; that is
+        // the only way these can fail, and there is nothing left to tell anyone.
+        let _ = match result {
+            Ok(value) => self.promise.set_result(value),
+            Err(error) => self.promise.set_error(error),
+        };
+    }
+
+    fn cancel(self: Box<Self>) {
+        self.promise.future().cancel();
+    }
+}
+
+/// The error a worker's [`Failure`] becomes.
+pub(crate) fn failure_error(failure: Failure) -> Error {
+    match failure {
+        Failure::Panicked { message, backtrace } => Error::Panicked {
+            message,
+            backtrace: Some(backtrace),
+        },
+        Failure::Serialization(message) => Error::Serialization(message),
+    }
+}

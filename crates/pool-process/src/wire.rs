@@ -1,0 +1,406 @@
+//! The private wire between the parent and a worker: length-prefixed frames on two pipes.
+//!
+//! A frame is a little-endian `u32` length followed by that many bytes: one kind byte and the
+//! kind's payload. The hot frames (a task, a task's value) have fixed binary headers so neither
+//! side runs a general decoder per task; the rare ones (handshake, failures) are `postcard`
+//! structs. Every length is checked against a limit before anything is allocated, so a corrupt
+//! or hostile stream costs an error, never a huge allocation or a panic.
+
+use std::io::{self, Read};
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever the layout of any frame changes; checked in the handshake.
+pub(crate) const PROTOCOL_VERSION: u32 = 1;
+
+/// Bytes of the length prefix.
+const LEN_BYTES: usize = 4;
+
+/// Frame kinds.
+pub(crate) mod kind {
+    /// Parent -> worker: the handshake, a postcard [`Hello`](super::Hello).
+    pub(crate) const HELLO: u8 = 1;
+    /// Parent -> worker: `id: u64`, `entry: i64`, `fn_word: u64` (little-endian), then the
+    /// argument's postcard bytes.
+    pub(crate) const TASK: u8 = 2;
+    /// Worker -> parent: a postcard [`Ready`](super::Ready).
+    pub(crate) const READY: u8 = 3;
+    /// Worker -> parent: a postcard `String` saying why the handshake was refused.
+    pub(crate) const REJECTED: u8 = 4;
+    /// Worker -> parent: a postcard [`Failure`](super::Failure) from the initializer.
+    pub(crate) const INIT_FAILED: u8 = 5;
+    /// Worker -> parent: `id: u64`, `elapsed_ns: u64`, then the value's postcard bytes.
+    pub(crate) const DONE: u8 = 6;
+    /// Worker -> parent: `id: u64`, `elapsed_ns: u64`, then a postcard
+    /// [`Failure`](super::Failure).
+    pub(crate) const FAILED: u8 = 7;
+}
+
+/// Size of the fixed header of `DONE` and `FAILED` frames after the kind byte.
+pub(crate) const REPLY_HEADER: usize = 16;
+
+/// The identity of a build: both sides must compute the same one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BuildId {
+    /// Device, inode, size and modification time of the running executable.
+    pub(crate) exe: [u64; 5],
+    /// The distance between two functions of this crate: differs if the code layout does.
+    pub(crate) layout: u64,
+    /// This crate's version.
+    pub(crate) version: String,
+}
+
+/// A function to call in the worker: see `entry.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Call {
+    /// Offset of the monomorphised entry point from the anchor function.
+    pub(crate) entry: i64,
+    /// The user's function pointer as an offset from the anchor, or 0 for a zero-sized
+    /// function item or closure (which the entry point's type already names).
+    pub(crate) fn_word: u64,
+}
+
+/// The handshake's first message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Hello {
+    pub(crate) protocol: u32,
+    pub(crate) build: BuildId,
+    /// The largest frame either side may send.
+    pub(crate) max_frame: u32,
+    /// The initializer and its encoded argument.
+    pub(crate) initializer: Option<(Call, Vec<u8>)>,
+}
+
+/// The worker's answer to a good [`Hello`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Ready {
+    pub(crate) protocol: u32,
+    pub(crate) build: BuildId,
+    pub(crate) pid: u32,
+}
+
+/// Why a task (or the initializer) produced no value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Failure {
+    /// It panicked: the payload text and where/backtrace text.
+    Panicked { message: String, backtrace: String },
+    /// Its argument could not be decoded or its value encoded.
+    Serialization(String),
+}
+
+/// A stream that is not a valid sequence of frames.
+#[derive(Debug)]
+pub(crate) enum FrameError {
+    /// Reading failed.
+    Io(io::Error),
+    /// A length prefix over the limit.
+    TooLarge { len: usize, limit: usize },
+    /// A zero length prefix (every frame has at least its kind byte).
+    Empty,
+    /// The stream ended inside a frame.
+    Truncated,
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Io(e) => write!(f, "reading the wire failed: {e}"),
+            FrameError::TooLarge { len, limit } => {
+                write!(f, "a frame of {len} bytes exceeds the limit of {limit} bytes")
+            }
+            FrameError::Empty => f.write_str("an empty frame"),
+            FrameError::Truncated => f.write_str("the stream ended inside a frame"),
+        }
+    }
+}
+
+/// Reads frames from a byte stream into one reusable buffer.
+///
+/// [`parse`](Self::parse) hands out payload ranges into the buffer so a caller can take a
+/// whole batch of frames out of one `read` before handling any of them; the ranges stay valid
+/// until the next [`fill`](Self::fill).
+pub(crate) struct FrameReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Start of the first unparsed byte.
+    start: usize,
+    /// End of the valid bytes.
+    end: usize,
+    limit: usize,
+}
+
+/// A parsed frame: its kind and the byte range of its payload in the reader's buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub(crate) kind: u8,
+    pub(crate) payload: Range<usize>,
+}
+
+impl<R: Read> FrameReader<R> {
+    /// A reader refusing frames longer than `limit` bytes (kind byte included).
+    pub(crate) fn new(inner: R, limit: usize) -> Self {
+        FrameReader {
+            inner,
+            buf: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            limit,
+        }
+    }
+
+    /// Changes the limit (the worker learns it from the handshake).
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    /// The next complete frame already in the buffer, if any, without reading.
+    pub(crate) fn parse(&mut self) -> Result<Option<Frame>, FrameError> {
+        let available = self.end - self.start;
+        if available < LEN_BYTES {
+            return Ok(None);
+        }
+        let mut len_bytes = [0u8; LEN_BYTES];
+        len_bytes.copy_from_slice(&self.buf[self.start..self.start + LEN_BYTES]);
+        let len = u32::from_le_bytes(len_bytes) as usize;
+        if len == 0 {
+            return Err(FrameError::Empty);
+        }
+        if len > self.limit {
+            return Err(FrameError::TooLarge {
+                len,
+                limit: self.limit,
+            });
+        }
+        if available < LEN_BYTES + len {
+            return Ok(None);
+        }
+        let kind = self.buf[self.start + LEN_BYTES];
+        let payload = self.start + LEN_BYTES + 1..self.start + LEN_BYTES + len;
+        self.start += LEN_BYTES + len;
+        Ok(Some(Frame { kind, payload }))
+    }
+
+    /// The bytes of a range returned by [`parse`](Self::parse).
+    pub(crate) fn bytes(&self, range: Range<usize>) -> &[u8] {
+        &self.buf[range]
+    }
+
+    /// Drops parsed bytes and reads more, blocking until at least one byte arrives.
+    /// Returns `Ok(false)` at end of stream on a frame boundary and
+    /// [`FrameError::Truncated`] inside a frame. Invalidates earlier ranges.
+    pub(crate) fn fill(&mut self) -> Result<bool, FrameError> {
+        self.compact();
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) if self.end == 0 => return Ok(false),
+                Ok(0) => return Err(FrameError::Truncated),
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(FrameError::Io(e)),
+            }
+        }
+    }
+
+    /// Blocks until a whole frame is buffered and returns it; `Ok(None)` at a clean end of
+    /// stream.
+    pub(crate) fn next(&mut self) -> Result<Option<Frame>, FrameError> {
+        loop {
+            if let Some(frame) = self.parse()? {
+                return Ok(Some(frame));
+            }
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Moves the unparsed tail to the front and makes room for the frame it starts.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        // Room for the whole pending frame (its length is already validated by `parse`, or
+        // not yet known), and at least some room to read into.
+        let mut wanted = self.end + 1;
+        if self.end >= LEN_BYTES {
+            let mut len_bytes = [0u8; LEN_BYTES];
+            len_bytes.copy_from_slice(&self.buf[..LEN_BYTES]);
+            let len = (u32::from_le_bytes(len_bytes) as usize).min(self.limit);
+            wanted = wanted.max(LEN_BYTES + len);
+        }
+        if self.buf.len() < wanted {
+            self.buf.resize(wanted.next_power_of_two(), 0);
+        }
+        // Shrink a buffer a huge frame left behind once it is no longer needed.
+        if self.end == 0 && self.buf.len() > 1 << 22 {
+            self.buf = vec![0; 64 * 1024];
+        }
+    }
+}
+
+/// Starts a frame of `kind` at the end of `out`; returns its start for [`end_frame`].
+pub(crate) fn begin_frame(out: &mut Vec<u8>, kind: u8) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; LEN_BYTES]);
+    out.push(kind);
+    start
+}
+
+/// Writes the length of the frame begun at `start`. If it is longer than `limit`, removes it
+/// from `out` and returns its length as the error.
+pub(crate) fn end_frame(out: &mut Vec<u8>, start: usize, limit: usize) -> Result<(), usize> {
+    let len = out.len() - start - LEN_BYTES;
+    if len > limit || len > u32::MAX as usize {
+        out.truncate(start);
+        return Err(len);
+    }
+    out[start..start + LEN_BYTES].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(())
+}
+
+/// Appends a whole frame whose payload is a postcard value.
+pub(crate) fn push_message<T: Serialize>(
+    out: &mut Vec<u8>,
+    kind: u8,
+    value: &T,
+    limit: usize,
+) -> Result<(), String> {
+    let start = begin_frame(out, kind);
+    if let Err(e) = postcard::to_io(value, &mut *out) {
+        out.truncate(start);
+        return Err(e.to_string());
+    }
+    end_frame(out, start, limit)
+        .map_err(|len| format!("a message of {len} bytes exceeds the frame limit of {limit}"))
+}
+
+/// Decodes a postcard payload.
+pub(crate) fn decode<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, String> {
+    postcard::from_bytes(payload).map_err(|e| e.to_string())
+}
+
+/// Splits a fixed little-endian header of `N` u64 words off `payload`.
+pub(crate) fn split_words<const N: usize>(payload: &[u8]) -> Option<([u64; N], &[u8])> {
+    if payload.len() < N * 8 {
+        return None;
+    }
+    let mut words = [0u64; N];
+    for (i, word) in words.iter_mut().enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&payload[i * 8..i * 8 + 8]);
+        *word = u64::from_le_bytes(bytes);
+    }
+    Some((words, &payload[N * 8..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Cursor;
+
+    fn frames_of(bytes: Vec<u8>, limit: usize) -> Result<Vec<(u8, Vec<u8>)>, FrameError> {
+        let mut reader = FrameReader::new(Cursor::new(bytes), limit);
+        let mut out = Vec::new();
+        while let Some(frame) = reader.next()? {
+            out.push((frame.kind, reader.bytes(frame.payload).to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn encode(frames: &[(u8, Vec<u8>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (kind, payload) in frames {
+            let start = begin_frame(&mut out, *kind);
+            out.extend_from_slice(payload);
+            end_frame(&mut out, start, usize::MAX).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn round_trips_frames_larger_than_the_buffer() {
+        let frames = vec![(1, vec![7; 10]), (2, vec![9; 200_000]), (3, vec![])];
+        assert_eq!(frames_of(encode(&frames), 1 << 20).unwrap(), frames);
+    }
+
+    #[test]
+    fn rejects_oversized_empty_and_truncated_frames() {
+        let big = encode(&[(1, vec![0; 100])]);
+        assert!(matches!(
+            frames_of(big.clone(), 50),
+            Err(FrameError::TooLarge { len: 101, limit: 50 })
+        ));
+        assert!(matches!(
+            frames_of(vec![0, 0, 0, 0], 50),
+            Err(FrameError::Empty)
+        ));
+        assert!(matches!(
+            frames_of(big[..big.len() - 1].to_vec(), 1000),
+            Err(FrameError::Truncated)
+        ));
+        assert!(matches!(
+            frames_of(vec![5, 0], 1000),
+            Err(FrameError::Truncated)
+        ));
+    }
+
+    #[test]
+    fn end_frame_refuses_a_frame_over_the_limit() {
+        let mut out = vec![1, 2, 3];
+        let start = begin_frame(&mut out, kind::DONE);
+        out.extend_from_slice(&[0; 10]);
+        assert_eq!(end_frame(&mut out, start, 5), Err(11));
+        assert_eq!(out, vec![1, 2, 3]);
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+                                    limit in 1usize..4096) {
+            let _ = frames_of(bytes.clone(), limit);
+            // The payload decoders must not panic either.
+            let _ = decode::<Hello>(&bytes);
+            let _ = decode::<Ready>(&bytes);
+            let _ = decode::<Failure>(&bytes);
+            let _ = split_words::<3>(&bytes);
+        }
+
+        #[test]
+        fn valid_streams_round_trip_and_truncations_fail(
+            frames in proptest::collection::vec(
+                (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..300)), 0..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let bytes = encode(&frames);
+            prop_assert_eq!(frames_of(bytes.clone(), 1024).unwrap(), frames.clone());
+            if !bytes.is_empty() {
+                let cut = cut.index(bytes.len());
+                match frames_of(bytes[..cut].to_vec(), 1024) {
+                    Ok(prefix) => {
+                        // Only a cut on a frame boundary parses, and yields a prefix.
+                        prop_assert!(prefix.len() < frames.len());
+                        prop_assert_eq!(&frames[..prefix.len()], &prefix[..]);
+                    }
+                    Err(e) => prop_assert!(matches!(e, FrameError::Truncated)),
+                }
+            }
+        }
+
+        #[test]
+        fn oversized_length_prefixes_are_refused_without_allocating(
+            len in 1025u32..=u32::MAX, tail in proptest::collection::vec(any::<u8>(), 0..64)
+        ) {
+            let mut bytes = len.to_le_bytes().to_vec();
+            bytes.extend(tail);
+            let refused = matches!(frames_of(bytes, 1024), Err(FrameError::TooLarge { .. }));
+            prop_assert!(refused);
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Worker mode: what the re-executed program does instead of its `main`.
+//!
+//! A process is a worker when it starts with [`WORKER_ENV`] set (by `spawn.rs`). On Linux an
+//! ELF constructor ([`AUTO_INIT`]) checks for it before `main` runs, so binaries, examples,
+//! doctests and `cargo test` harnesses all become workers without calling anything; `init()`
+//! does the same check for programs where the constructor is not linked.
+//!
+//! The worker serves one task at a time, in arrival order, on its main thread: it reads a
+//! frame, calls the entry point under `catch_unwind`, and appends the reply to a buffer it
+//! writes out whenever no further task is already waiting, so a burst of small tasks costs one
+//! `write` rather than one per task.
+
+use std::backtrace::Backtrace;
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{FromRawFd, RawFd};
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Instant;
+
+use crate::entry;
+use crate::identity::build_id;
+use crate::wire::{
+    self, Call, Failure, FrameReader, Hello, PROTOCOL_VERSION, REPLY_HEADER, Ready, kind,
+};
+
+/// The environment variable that puts a process in worker mode: `"<read fd>,<write fd>"`.
+pub(crate) const WORKER_ENV: &str = "CFUTURES_PROCESS_WORKER";
+
+/// Exit code of a worker that refused or could not read its handshake.
+const EXIT_HANDSHAKE: i32 = 70;
+/// Exit code of a worker that received a malformed frame.
+const EXIT_PROTOCOL: i32 = 71;
+
+/// Runs the worker if this process was started as one; returns at once otherwise.
+pub(crate) fn enter_if_worker() {
+    let Some(value) = std::env::var_os(WORKER_ENV) else {
+        return;
+    };
+    // SAFETY: worker mode is entered before `main` (from the ELF constructor) or first thing
+    // in `main` (`init()`'s documented contract), when no other thread reads the environment.
+    // Removing the variable keeps processes this worker starts from thinking they are workers.
+    unsafe { std::env::remove_var(WORKER_ENV) };
+    let fds = value.to_str().and_then(|v| {
+        let (a, b) = v.split_once(',')?;
+        Some((a.parse::<RawFd>().ok()?, b.parse::<RawFd>().ok()?))
+    });
+    let code = match fds {
+        Some((input, output)) => {
+            match panic::catch_unwind(AssertUnwindSafe(|| serve(input, output))) {
+                Ok(code) => code,
+                Err(_) => EXIT_PROTOCOL,
+            }
+        }
+        None => {
+            eprintln!("cfutures-process: malformed {WORKER_ENV}={value:?}");
+            EXIT_HANDSHAKE
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The ELF constructor: enters worker mode before `main` in a process started as a worker.
+///
+/// `#[used]` keeps it even though nothing refers to it, and rustc links every `#[used]` static
+/// of every crate into the final executable.
+#[cfg(all(target_os = "linux", not(miri)))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static AUTO_INIT: extern "C" fn() = auto_init;
+
+#[cfg(all(target_os = "linux", not(miri)))]
+extern "C" fn auto_init() {
+    // Nothing may unwind out of a constructor; `enter_if_worker` catches what it runs, and
+    // this catch covers the rest.
+    let _ = panic::catch_unwind(enter_if_worker);
+}
+
+thread_local! {
+    /// Where and with which backtrace the current task panicked (set by the panic hook).
+    static PANIC_TRACE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Serves tasks until end of file; returns the exit code.
+fn serve(input: RawFd, output: RawFd) -> i32 {
+    for fd in [input, output] {
+        // SAFETY: marks our own inherited descriptor close-on-exec, so processes a task starts
+        // do not hold the wire open.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: the parent gave these two descriptors to this process for the wire alone;
+    // nothing else in the process owns them.
+    let (input, mut output) = unsafe { (File::from_raw_fd(input), File::from_raw_fd(output)) };
+    install_panic_hook();
+
+    // Until the handshake says otherwise, only a small frame is expected.
+    let mut reader = FrameReader::new(input, 1 << 20);
+    let hello = match reader.next() {
+        Ok(Some(frame)) if frame.kind == kind::HELLO => {
+            match wire::decode::<Hello>(reader.bytes(frame.payload)) {
+                Ok(hello) => hello,
+                Err(e) => return refuse(&mut output, format!("unreadable handshake: {e}")),
+            }
+        }
+        Ok(Some(frame)) => {
+            return refuse(
+                &mut output,
+                format!("expected a handshake, got frame kind {}", frame.kind),
+            );
+        }
+        // The parent went away before saying anything.
+        Ok(None) | Err(_) => return EXIT_HANDSHAKE,
+    };
+    if hello.protocol != PROTOCOL_VERSION {
+        return refuse(
+            &mut output,
+            format!(
+                "protocol {} spoken, {} expected",
+                hello.protocol, PROTOCOL_VERSION
+            ),
+        );
+    }
+    if &hello.build != build_id() {
+        return refuse(
+            &mut output,
+            format!(
+                "the worker is not the parent's build (parent {:?}, worker {:?})",
+                hello.build,
+                build_id()
+            ),
+        );
+    }
+    let limit = hello.max_frame as usize;
+    reader.set_limit(limit);
+
+    let mut out = Vec::with_capacity(64 * 1024);
+    if let Some((call, arg)) = hello.initializer {
+        let mut scratch = Vec::new();
+        if let Err(failure) = run(call, &arg, &mut scratch) {
+            let _ = wire::push_message(&mut out, kind::INIT_FAILED, &failure, limit);
+            let _ = output.write_all(&out);
+            return 0;
+        }
+    }
+    let ready = Ready {
+        protocol: PROTOCOL_VERSION,
+        build: build_id().clone(),
+        pid: std::process::id(),
+    };
+    if wire::push_message(&mut out, kind::READY, &ready, limit).is_err()
+        || output.write_all(&out).is_err()
+    {
+        return EXIT_HANDSHAKE;
+    }
+    out.clear();
+
+    loop {
+        let frame = match reader.parse() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => {
+                // Nothing more is waiting: send what we have before blocking.
+                if !out.is_empty() {
+                    if output.write_all(&out).is_err() {
+                        return 0;
+                    }
+                    out.clear();
+                }
+                match reader.fill() {
+                    Ok(true) => continue,
+                    // End of file: the pool shut down, retired us, or died.
+                    Ok(false) => return 0,
+                    Err(wire::FrameError::Truncated) => return 0,
+                    Err(e) => {
+                        eprintln!("cfutures-process worker: {e}");
+                        return EXIT_PROTOCOL;
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("cfutures-process worker: {e}");
+                return EXIT_PROTOCOL;
+            }
+        };
+        if frame.kind != kind::TASK {
+            eprintln!(
+                "cfutures-process worker: unexpected frame kind {}",
+                frame.kind
+            );
+            return EXIT_PROTOCOL;
+        }
+        let payload = reader.bytes(frame.payload);
+        let Some(([id, entry, fn_word], arg)) = wire::split_words::<3>(payload) else {
+            eprintln!("cfutures-process worker: short task frame");
+            return EXIT_PROTOCOL;
+        };
+        let call = Call {
+            entry: entry as i64,
+            fn_word,
+        };
+        let start = wire::begin_frame(&mut out, kind::DONE);
+        let header = out.len();
+        out.extend_from_slice(&[0; REPLY_HEADER]);
+        let began = Instant::now();
+        let outcome = run(call, arg, &mut out);
+        let elapsed = began.elapsed().as_nanos() as u64;
+        let mut failure = outcome.err();
+        if failure.is_none() {
+            write_reply_header(&mut out, header, id, elapsed);
+            if let Err(len) = wire::end_frame(&mut out, start, limit) {
+                failure = Some(Failure::Serialization(format!(
+                    "the result takes {len} bytes, more than the frame limit of {limit}"
+                )));
+            }
+        }
+        if let Some(failure) = failure {
+            out.truncate(start);
+            let start = wire::begin_frame(&mut out, kind::FAILED);
+            let header = out.len();
+            out.extend_from_slice(&[0; REPLY_HEADER]);
+            write_reply_header(&mut out, header, id, elapsed);
+            if postcard::to_io(&failure, &mut out).is_err()
+                || wire::end_frame(&mut out, start, limit).is_err()
+            {
+                // Even the failure does not fit (an enormous panic message): say less.
+                out.truncate(start);
+                let start = wire::begin_frame(&mut out, kind::FAILED);
+                let header = out.len();
+                out.extend_from_slice(&[0; REPLY_HEADER]);
+                write_reply_header(&mut out, header, id, elapsed);
+                let short = Failure::Serialization("the task's failure was too large to send".into());
+                let _ = postcard::to_io(&short, &mut out);
+                let _ = wire::end_frame(&mut out, start, usize::MAX);
+            }
+        }
+        if out.len() >= 256 * 1024 {
+            if output.write_all(&out).is_err() {
+                return 0;
+            }
+            out.clear();
+        }
+    }
+}
+
+fn write_reply_header(out: &mut [u8], at: usize, id: u64, elapsed: u64) {
+    out[at..at + 8].copy_from_slice(&id.to_le_bytes());
+    out[at + 8..at + 16].copy_from_slice(&elapsed.to_le_bytes());
+}
+
+/// Tells the parent why we refuse to serve, and picks the exit code.
+fn refuse(output: &mut File, reason: String) -> i32 {
+    let mut out = Vec::new();
+    if wire::push_message(&mut out, kind::REJECTED, &reason, 1 << 20).is_ok() {
+        let _ = output.write_all(&out);
+    }
+    EXIT_HANDSHAKE
+}
+
+/// Calls `call`'s entry point, turning a panic into a [`Failure`].
+fn run(call: Call, arg: &[u8], out: &mut Vec<u8>) -> Result<(), Failure> {
+    // SAFETY: `call` comes from the parent, which passed the handshake's same-build check
+    // (see `entry.rs` for the full argument).
+    let (entry, fn_word) = unsafe { entry::resolve(call) };
+    let mark = out.len();
+    match panic::catch_unwind(AssertUnwindSafe(|| entry(fn_word, arg, out))) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(message)) => {
+            out.truncate(mark);
+            Err(Failure::Serialization(message))
+        }
+        Err(payload) => {
+            out.truncate(mark);
+            let message = panic_message(&*payload);
+            // Dropping a payload may itself panic; that must not take the worker down.
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            let backtrace = PANIC_TRACE.with(|t| t.borrow_mut().take()).unwrap_or_default();
+            Err(Failure::Panicked { message, backtrace })
+        }
+    }
+}
+
+/// Records where a task panicked and its backtrace instead of printing them: like Python,
+/// the error travels to the parent inside the future.
+fn install_panic_hook() {
+    panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+            .unwrap_or_default();
+        let text = format!(
+            "worker process {} panicked{location}\nstack backtrace:\n{}",
+            std::process::id(),
+            Backtrace::force_capture()
+        );
+        PANIC_TRACE.with(|t| *t.borrow_mut() = Some(text));
+    }));
+}
+
+/// The panic payload as text, as the default hook would print it.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&'static str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "Box<dyn Any> (a non-string panic payload)".to_owned()
+    }
+}
