@@ -1,4 +1,79 @@
-//! `as_completed`, `wait` and `map` for [`cfutures_core::Future`]s from any executor.
+//! Python's module-level helpers of `concurrent.futures` — `as_completed`, `wait` and an
+//! ordered `map` — for [`cfutures_core::Future`]s from any executor, mixed in one call: thread
+//! pool, process pool and futures you complete yourself with a
+//! [`Promise`](cfutures_core::Promise).
 //!
-//! This crate will own Python's module-level helpers: `as_completed(futures, timeout)`,
-//! `wait(futures, timeout, return_when)` and an ordered, bounded `map`.
+//! | Python | here | returns |
+//! |---|---|---|
+//! | `as_completed(fs, timeout=None)` | [`as_completed`]`(fs, timeout)` | [`AsCompleted`]: `Iterator<Item = Result<Future<T>, Error>>` |
+//! | (asyncio's `as_completed`) | [`AsCompleted::next_async`] | a `std::future::Future`, no runtime needed |
+//! | `wait(fs, timeout=None, return_when=ALL_COMPLETED)` | [`wait`]`(fs, timeout, return_when)` | [`DoneAndNotDone`] `{ done, not_done }` |
+//! | `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED` | [`ReturnWhen`] | |
+//! | `Executor.map(fn, *iterables, timeout=, buffersize=)` | [`map`]`(items, submit, MapOptions)` | [`Map`]: `Iterator<Item = Result<T, Error>>` |
+//! | `ProcessPoolExecutor.map(..., chunksize=)` | [`map_chunked`]`(items, chunksize, submit, MapOptions)` | [`MapChunked`] |
+//! | `TimeoutError`, `ValueError` | [`Error::Timeout`], [`Error::InvalidArgument`] | |
+//!
+//! # Semantics in brief
+//! - **Timeouts count from the call**, as in Python, not from each `next`.
+//! - **A cancelled future is done.** Python counts a future as done once it is
+//!   `CANCELLED_AND_NOTIFIED`; cancelling a cfutures future notifies its waiters at once, so
+//!   there is no cancelled-but-not-done state. `as_completed` yields cancelled futures, `wait`
+//!   puts them in `done`, and a cancellation is never the error `FirstException` waits for.
+//! - **Duplicates** collapse; identity (not value) is what counts, as with Python's sets.
+//! - **No polling**: each unfinished future gets one waker registration that pushes its index
+//!   to a ready queue, so `as_completed` over `n` futures is O(n) in all (the crate's
+//!   `as_completed` benchmark shows a flat cost per future from 10 thousand to 1 million).
+//! - `map` yields results **in input order**, surfaces a task's error at its item and goes on,
+//!   bounds what is in flight with `buffersize`, and cancels what has not started when
+//!   dropped or timed out.
+//!
+//! # Example: the seed program's loop
+//! ```
+//! use cfutures_core::{Error, Inline, Promise, Task};
+//! use cfutures_helpers::as_completed;
+//! use std::collections::HashMap;
+//! use std::thread;
+//!
+//! // Futures from two "executors": tasks on plain threads, and a promise set by hand.
+//! let mut future_to_url = HashMap::new();
+//! for url in ["http://a.example/", "http://b.example/"] {
+//!     let (task, future) = Task::new(Inline::Never, move || url.len());
+//!     thread::spawn(move || task.run());
+//!     future_to_url.insert(future, url);
+//! }
+//! let (promise, future) = Promise::new();
+//! promise.set_error(Error::InvalidArgument("no such host".into())).unwrap();
+//! future_to_url.insert(future, "http://c.invalid/");
+//!
+//! let mut lines = Vec::new();
+//! for future in as_completed(future_to_url.keys().cloned(), None) {
+//!     let future = future.unwrap(); // no timeout was given
+//!     let url = future_to_url[&future];
+//!     match future.result() {
+//!         Ok(len) => lines.push(format!("{url:?} page is {len} bytes")),
+//!         Err(exc) => lines.push(format!("{url:?} generated an exception: {exc}")),
+//!     }
+//! }
+//! lines.sort();
+//! assert_eq!(lines[2], r#""http://c.invalid/" generated an exception: invalid argument: no such host"#);
+//! ```
+//!
+//! [`Error::Timeout`]: cfutures_core::Error::Timeout
+//! [`Error::InvalidArgument`]: cfutures_core::Error::InvalidArgument
+
+mod as_completed;
+mod chunked;
+mod deadline;
+mod distinct;
+mod map;
+mod options;
+mod ordered;
+mod ready;
+mod timer;
+mod wait;
+
+pub use as_completed::{AsCompleted, NextCompleted, as_completed};
+pub use chunked::{MapChunked, map_chunked};
+pub use map::{Map, map};
+pub use options::MapOptions;
+pub use wait::{DoneAndNotDone, ReturnWhen, wait};

@@ -1,0 +1,142 @@
+//! `AsCompleted::next_async` with a hand-written `block_on` (a waker that unparks the blocked
+//! thread): no async runtime involved.
+
+mod common;
+
+use std::future::Future as StdFuture;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Duration;
+
+use cfutures_core::{Error, Promise};
+use cfutures_helpers::as_completed;
+
+struct Unparker {
+    thread: Thread,
+    wakes: AtomicUsize,
+}
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        self.thread.unpark();
+    }
+}
+
+/// Polls `future` to completion on this thread, parking between polls. Returns the output and
+/// how many times the waker fired.
+fn block_on<F: StdFuture>(future: F) -> (F::Output, usize) {
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        wakes: AtomicUsize::new(0),
+    });
+    let waker = Waker::from(Arc::clone(&unparker));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return (out, unparker.wakes.load(Ordering::SeqCst));
+        }
+        thread::park();
+    }
+}
+
+#[test]
+fn next_async_yields_each_future_as_it_completes() {
+    const N: usize = 1_000;
+    let (promises, futures): (Vec<_>, Vec<_>) = (0..N).map(|_| Promise::new()).unzip();
+    let mut completed = as_completed(futures, None);
+    let producer = thread::spawn(move || {
+        for (n, promise) in promises.into_iter().enumerate().rev() {
+            promise.set_result(n).unwrap();
+        }
+    });
+    let (values, _) = block_on(async {
+        let mut values = Vec::new();
+        while let Some(future) = completed.next_async().await {
+            values.push(*future.unwrap().result().unwrap());
+        }
+        values
+    });
+    producer.join().unwrap();
+    assert_eq!(values, (0..N).rev().collect::<Vec<_>>(), "completion order");
+}
+
+#[test]
+fn next_async_is_woken_by_the_completion() {
+    let (promise, future) = Promise::new();
+    let mut completed = as_completed([future.clone()], None);
+    let setter = thread::spawn(move || promise.set_result(7).unwrap());
+    let (next, wakes) = block_on(completed.next_async());
+    setter.join().unwrap();
+    assert_eq!(next, Some(Ok(future)));
+    assert!(wakes <= 1, "woken at most once, got {wakes}");
+    assert_eq!(block_on(completed.next_async()).0, None);
+}
+
+#[test]
+fn next_async_times_out_without_a_runtime_timer() {
+    let done = common::finished(1);
+    let (_never, pending) = Promise::<i32>::new();
+    let mut completed = as_completed([pending, done.clone()], Some(Duration::from_millis(30)));
+    let (results, wakes) = block_on(async {
+        let mut results = Vec::new();
+        while let Some(item) = completed.next_async().await {
+            results.push(item);
+        }
+        results
+    });
+    assert_eq!(
+        results,
+        [
+            Ok(done),
+            Err(Error::Timeout {
+                unfinished: 1,
+                total: 2
+            })
+        ]
+    );
+    assert!(wakes >= 1, "the deadline woke the task");
+}
+
+#[test]
+fn a_dropped_next_async_is_not_woken_later() {
+    let (promise, future) = Promise::new();
+    let mut completed = as_completed([future.clone()], None);
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        wakes: AtomicUsize::new(0),
+    });
+    let waker = Waker::from(Arc::clone(&unparker));
+    {
+        let mut next = pin!(completed.next_async());
+        assert!(
+            next.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+    }
+    promise.set_result(1).unwrap();
+    assert_eq!(unparker.wakes.load(Ordering::SeqCst), 0);
+    // The completion was still recorded: the blocking face finds it.
+    assert_eq!(completed.next(), Some(Ok(future)));
+}
+
+#[test]
+fn poll_next_adapts_to_a_stream_shape() {
+    // What a `Stream` implementation on a wrapper would do: call `poll_next` repeatedly.
+    let (p1, f1) = Promise::new();
+    let (p2, f2) = Promise::new();
+    let mut completed = as_completed([f1.clone(), f2.clone()], None);
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(completed.poll_next(&mut cx).is_pending());
+    p2.set_result(2).unwrap();
+    assert_eq!(completed.poll_next(&mut cx), Poll::Ready(Some(Ok(f2))));
+    assert!(completed.poll_next(&mut cx).is_pending());
+    p1.set_result(1).unwrap();
+    assert_eq!(completed.poll_next(&mut cx), Poll::Ready(Some(Ok(f1))));
+    assert_eq!(completed.poll_next(&mut cx), Poll::Ready(None));
+}
