@@ -1,5 +1,72 @@
-//! `ThreadPoolExecutor`: a work-stealing thread pool whose `submit` returns a
-//! [`cfutures_core::Future`].
+//! `ThreadPoolExecutor`: Python's `concurrent.futures.ThreadPoolExecutor` on a work-stealing
+//! scheduler, returning [`cfutures_core::Future`]s.
 //!
-//! This crate will own the thread pool: a builder, `submit`, `map`, `shutdown`, scoped tasks and a
-//! scheduler on `crossbeam-deque`.
+//! ```
+//! use cfutures_thread::ThreadPoolExecutor;
+//!
+//! let pool = ThreadPoolExecutor::new(4)?;
+//! let future = pool.submit(|| 2u64.pow(10))?;
+//! assert_eq!(future.result(), Ok(&1024));
+//! # Ok::<(), cfutures_core::Error>(())
+//! ```
+//!
+//! - [`ThreadPoolExecutor`]: `submit`, `map`, `shutdown(wait, cancel_futures)`, `scope`,
+//!   `stats`; dropping it shuts it down and waits.
+//! - [`ThreadPoolBuilder`]: `max_workers`, `thread_name_prefix`, `initializer`, `stack_size`,
+//!   and which waiters may run a pending task inline ([`InlineWaits`]).
+//!
+//! # Scheduler
+//! Submissions from outside the pool go to a shared injector queue, submissions from a running
+//! task to its worker's own deque; an idle worker takes a batch from the injector or steals from
+//! another worker (`crossbeam-deque`). Threads start lazily, one per outstanding task, up to
+//! `max_workers`. Idle workers spin briefly, then sleep; a submission while no worker sleeps
+//! costs a fence and one atomic load (no syscall). The sleep protocol, adapted from rayon, is
+//! described in `src/sleep/mod.rs` and checked by loom models (`tests/loom_sleep.rs`, run with
+//! `RUSTFLAGS="--cfg loom"`).
+//!
+//! # Differences from Python
+//! - Waiting on a pending task from a worker of the same pool runs it inline
+//!   ([`InlineWaits`]), so nested submit-and-wait cannot deadlock the pool.
+//! - A task's panic fails its future; the worker survives.
+//! - `shutdown(wait = true)` from one of the pool's own tasks does not wait for the calling
+//!   thread.
+//! - The decision to start a thread counts tasks not yet finished rather than releases of an
+//!   idle semaphore, so "an idle thread is reused" holds deterministically.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(not(loom))]
+mod builder;
+#[cfg(not(loom))]
+mod map;
+#[cfg(not(loom))]
+mod pool;
+#[cfg(not(loom))]
+mod registry;
+#[cfg(not(loom))]
+mod scope;
+#[cfg(not(loom))]
+mod stats;
+#[cfg(not(loom))]
+mod worker;
+
+// Under loom only the sleep protocol exists, public so that `tests/loom_sleep.rs` can model it.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod sleep;
+#[cfg(not(loom))]
+mod sleep;
+mod sync;
+
+#[cfg(not(loom))]
+pub use builder::{InitializerResult, InlineWaits, ThreadPoolBuilder, default_max_workers};
+#[cfg(not(loom))]
+pub use pool::ThreadPoolExecutor;
+#[cfg(not(loom))]
+pub use scope::Scope;
+#[cfg(not(loom))]
+pub use stats::Stats;
+
+#[cfg(not(loom))]
+pub use cfutures_core::{Error, Future};
+#[cfg(not(loom))]
+pub use cfutures_helpers::{Map, MapOptions};

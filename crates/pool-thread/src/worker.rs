@@ -1,0 +1,189 @@
+//! A worker thread: its own deque, the search for work (crossbeam-deque's `find_task`
+//! pattern), and the loop that runs tasks until the pool shuts down.
+
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr;
+use std::sync::Arc;
+use std::sync::atomic::{Ordering, fence};
+
+use cfutures_core::Task;
+use crossbeam_deque::{Steal, Worker};
+
+use crate::registry::Registry;
+
+thread_local! {
+    /// The worker running on this thread, if any; set for the life of `main`.
+    static CURRENT: Cell<*const WorkerThread> = const { Cell::new(ptr::null()) };
+}
+
+pub(crate) struct WorkerThread {
+    registry: Arc<Registry>,
+    index: usize,
+    local: Worker<Task>,
+    /// xorshift state: where to start looking among the other workers' deques.
+    rng: Cell<u64>,
+}
+
+/// The thread's entry point.
+pub(crate) fn main(registry: Arc<Registry>, index: usize) {
+    let _exit = ExitGuard(Arc::clone(&registry));
+    let _executor = registry.id.enter();
+    let local = registry.take_deque(index);
+    let worker = WorkerThread {
+        registry,
+        index,
+        local,
+        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
+    };
+    let _current = CurrentGuard::set(&worker);
+    if worker.registry.initialize_worker() {
+        worker.run();
+    }
+}
+
+/// Tells the registry the thread is done, even if something unwinds through `main`.
+struct ExitGuard(Arc<Registry>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        self.0.worker_exited();
+    }
+}
+
+struct CurrentGuard;
+
+impl CurrentGuard {
+    fn set(worker: &WorkerThread) -> CurrentGuard {
+        CURRENT.with(|current| current.set(worker));
+        CurrentGuard
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(ptr::null()));
+    }
+}
+
+impl WorkerThread {
+    /// The current thread's worker if it belongs to `registry`'s pool.
+    #[inline]
+    pub(crate) fn current_of(registry: &Registry) -> Option<&WorkerThread> {
+        let current = CURRENT.with(Cell::get);
+        if current.is_null() {
+            return None;
+        }
+        // SAFETY: `CURRENT` points at the `WorkerThread` on this thread's `main` stack frame
+        // and is reset before that frame ends (`CurrentGuard`); only this thread reads it, and
+        // the returned borrow cannot leave the thread (`WorkerThread` is not `Sync`).
+        let worker = unsafe { &*current };
+        ptr::eq(Arc::as_ptr(&worker.registry), registry).then_some(worker)
+    }
+
+    /// A task submitted from inside a task goes on this worker's own deque.
+    #[inline]
+    pub(crate) fn push(&self, task: Task) {
+        let was_empty = self.local.is_empty();
+        self.local.push(task);
+        self.registry.sleep.new_job(was_empty);
+    }
+
+    fn run(&self) {
+        loop {
+            let task = match self.find_task() {
+                Some(task) => task,
+                None => match self.wait_for_work() {
+                    Some(task) => task,
+                    None => return,
+                },
+            };
+            self.execute(task);
+        }
+    }
+
+    fn execute(&self, task: Task) {
+        // `Task::run` catches the task's own panic (and its callbacks'); this only keeps the
+        // worker alive should anything else unwind.
+        let ran = catch_unwind(AssertUnwindSafe(|| task.run())).unwrap_or(true);
+        if ran {
+            let counter = &self.registry.counters[self.index].completed;
+            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// The idle loop: search, spin, sleep. `None` once the pool is closed and drained.
+    fn wait_for_work(&self) -> Option<Task> {
+        let registry = &*self.registry;
+        let sleep = &registry.sleep;
+        let mut idle = sleep.start_looking(self.index);
+        loop {
+            if let Some(task) = self.find_task() {
+                sleep.work_found(idle, || registry.has_queued_work());
+                return Some(task);
+            }
+            if registry.is_closed() {
+                // Pairs with the fence in `publish` (see the registry's module docs).
+                fence(Ordering::SeqCst);
+                if let Some(task) = self.find_task() {
+                    sleep.work_found(idle, || registry.has_queued_work());
+                    return Some(task);
+                }
+                sleep.stop_looking(idle);
+                return None;
+            }
+            sleep.no_work_found(&mut idle, || {
+                registry.is_closed() || registry.has_queued_work()
+            });
+        }
+    }
+
+    fn find_task(&self) -> Option<Task> {
+        self.local.pop().or_else(|| self.steal())
+    }
+
+    fn steal(&self) -> Option<Task> {
+        let registry = &*self.registry;
+        loop {
+            let mut retry = false;
+            match registry.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(task) => return Some(task),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            let started = registry.started();
+            if started > 1 {
+                let first = (self.next_random() % started as u64) as usize;
+                for index in (first..started).chain(0..first) {
+                    if index == self.index {
+                        continue;
+                    }
+                    let Some(stealer) = registry.stealer(index) else {
+                        continue;
+                    };
+                    match stealer.steal() {
+                        Steal::Success(task) => {
+                            let counter = &registry.counters[self.index].stolen;
+                            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                            return Some(task);
+                        }
+                        Steal::Retry => retry = true,
+                        Steal::Empty => {}
+                    }
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    fn next_random(&self) -> u64 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x
+    }
+}
