@@ -1,0 +1,448 @@
+//! The process pool's API, with real worker processes (ported from CPython's
+//! `test_process_pool.py`, `test_init.py` and `test_shutdown.py` where they apply).
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cfutures_process::{Error, ExitReason, ProcessPoolExecutor};
+use common::{Gate, gated, pid, reaped};
+use serde::{Deserialize, Serialize};
+
+fn pool(workers: usize) -> ProcessPoolExecutor {
+    ProcessPoolExecutor::builder()
+        .max_workers(workers)
+        .build()
+        .unwrap()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Point {
+    x: i64,
+    label: String,
+    tags: Vec<u8>,
+}
+
+fn shift(p: Point) -> Point {
+    Point {
+        x: p.x + 1,
+        label: p.label.to_uppercase(),
+        tags: p.tags.into_iter().rev().collect(),
+    }
+}
+
+#[test]
+fn submit_runs_functions_closures_and_pointers_in_another_process() {
+    let pool = pool(2);
+    let p = Point {
+        x: 41,
+        label: "abc".into(),
+        tags: vec![1, 2, 3],
+    };
+    let moved = pool.submit(shift, p).unwrap();
+    let closure = pool.submit(|s: String| s.repeat(2), "ab".to_string()).unwrap();
+    let pointer: fn(u8) -> Option<u8> = u8::checked_mul_two;
+    let via_pointer = pool.submit(pointer, 200).unwrap();
+    let where_ = pool.submit(pid, ()).unwrap();
+    assert_eq!(
+        moved.result(),
+        Ok(&Point {
+            x: 42,
+            label: "ABC".into(),
+            tags: vec![3, 2, 1]
+        })
+    );
+    assert_eq!(closure.result(), Ok(&"abab".to_string()));
+    assert_eq!(via_pointer.result(), Ok(&None));
+    assert_ne!(*where_.result().unwrap(), std::process::id());
+}
+
+trait CheckedMulTwo {
+    fn checked_mul_two(self) -> Option<u8>;
+}
+impl CheckedMulTwo for u8 {
+    fn checked_mul_two(self) -> Option<u8> {
+        self.checked_mul(2)
+    }
+}
+
+#[test]
+fn capturing_closures_are_refused() {
+    let pool = pool(1);
+    let offset = 3u32;
+    let refused = pool.submit(move |x: u32| x + offset, 1);
+    assert!(matches!(refused, Err(Error::InvalidArgument(_))));
+    assert_eq!(pool.worker_count(), 0, "nothing was started for it");
+}
+
+#[test]
+fn bad_settings_are_typed_errors() {
+    let err = ProcessPoolExecutor::builder().max_workers(0).build().unwrap_err();
+    assert_eq!(
+        err,
+        Error::InvalidArgument("max_workers must be greater than 0".into())
+    );
+    let err = ProcessPoolExecutor::builder()
+        .max_tasks_per_child(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)));
+    let err = ProcessPoolExecutor::builder()
+        .max_frame_size(10)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)));
+    let pool = pool(1);
+    let err = pool.map(pid, [(), ()], 0).unwrap_err();
+    assert_eq!(err, Error::InvalidArgument("chunksize must be >= 1".into()));
+}
+
+#[test]
+fn default_max_workers_is_the_cpu_count() {
+    let pool = ProcessPoolExecutor::new().unwrap();
+    assert_eq!(
+        pool.max_workers(),
+        std::thread::available_parallelism().unwrap().get()
+    );
+}
+
+#[test]
+fn workers_start_lazily_and_idle_ones_are_reused() {
+    let pool = pool(4);
+    assert_eq!(pool.worker_count(), 0);
+    let pids: Vec<u32> = (0..3)
+        .map(|_| *pool.submit(pid, ()).unwrap().result().unwrap())
+        .collect();
+    assert_eq!(pids[0], pids[1]);
+    assert_eq!(pids[1], pids[2]);
+    assert_eq!(pool.worker_count(), 1);
+}
+
+#[test]
+fn never_more_workers_than_max_workers() {
+    let pool = pool(2);
+    let futures: Vec<_> = (0..50).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    assert!(pool.worker_count() <= 2);
+    let pids: HashSet<u32> = futures.iter().map(|f| *f.result().unwrap()).collect();
+    assert!(!pids.is_empty() && pids.len() <= 2, "{pids:?}");
+}
+
+#[test]
+fn map_yields_results_in_order_for_any_chunksize() {
+    let pool = pool(2);
+    for chunksize in [1, 3, 256, 1000] {
+        let got: Vec<u64> = pool
+            .map(|x: u64| x * x, 0..500u64, chunksize)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(got, (0..500u64).map(|x| x * x).collect::<Vec<_>>());
+    }
+    let empty: Vec<Result<u64, Error>> = pool.map(|x: u64| x, Vec::new(), 4).unwrap().collect();
+    assert!(empty.is_empty());
+}
+
+fn fail_on_three(x: u32) -> u32 {
+    assert_ne!(x, 3, "three is not allowed");
+    x
+}
+
+#[test]
+fn map_stops_at_the_first_failed_chunk() {
+    let pool = pool(2);
+    let got: Vec<Result<u32, Error>> = pool.map(fail_on_three, 0..10, 2).unwrap().collect();
+    // Chunks [0,1] then [2,3]: the second fails at its first item and the iteration ends.
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0], Ok(0));
+    assert_eq!(got[1], Ok(1));
+    assert!(
+        matches!(&got[2], Err(Error::Panicked { message, .. }) if message.contains("three")),
+        "{:?}",
+        got[2]
+    );
+}
+
+static INIT_VALUE: AtomicU64 = AtomicU64::new(0);
+
+fn remember(value: u64) {
+    INIT_VALUE.fetch_add(value, Ordering::SeqCst);
+}
+
+fn recall(_: ()) -> u64 {
+    INIT_VALUE.load(Ordering::SeqCst)
+}
+
+#[test]
+fn the_initializer_runs_once_in_each_worker() {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(2)
+        .initializer(remember, 21)
+        .build()
+        .unwrap();
+    let futures: Vec<_> = (0..20).map(|_| pool.submit(recall, ()).unwrap()).collect();
+    for future in futures {
+        assert_eq!(future.result(), Ok(&21), "once per worker, not per task");
+    }
+    assert_eq!(INIT_VALUE.load(Ordering::SeqCst), 0, "never in the parent");
+}
+
+fn failing_initializer(message: String) {
+    panic!("{message}");
+}
+
+#[test]
+fn a_failing_initializer_breaks_the_pool() {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(2)
+        .initializer(failing_initializer, "init says no".to_string())
+        .build()
+        .unwrap();
+    let futures: Vec<_> = (0..5).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    for future in futures {
+        match future.result() {
+            Err(Error::Broken(why)) => assert!(why.contains("init says no"), "{why}"),
+            other => panic!("expected Broken, got {other:?}"),
+        }
+    }
+    assert!(matches!(pool.submit(pid, ()), Err(Error::Broken(_))));
+}
+
+fn exiting_initializer(code: i32) {
+    std::process::exit(code);
+}
+
+#[test]
+fn an_initializer_that_kills_its_worker_breaks_the_pool() {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .initializer(exiting_initializer, 5)
+        .build()
+        .unwrap();
+    let future = pool.submit(pid, ()).unwrap();
+    match future.result() {
+        Err(Error::Broken(why)) => assert!(why.contains("exit code 5"), "{why}"),
+        other => panic!("expected Broken, got {other:?}"),
+    }
+    assert!(matches!(pool.submit(pid, ()), Err(Error::Broken(_))));
+}
+
+#[test]
+fn max_tasks_per_child_replaces_workers_and_keeps_the_size() {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .max_tasks_per_child(2)
+        .build()
+        .unwrap();
+    let pids: Vec<u32> = (0..5)
+        .map(|_| *pool.submit(pid, ()).unwrap().result().unwrap())
+        .collect();
+    assert_eq!(pids[0], pids[1]);
+    assert_ne!(pids[1], pids[2]);
+    assert_eq!(pids[2], pids[3]);
+    assert_ne!(pids[3], pids[4]);
+    assert!(pool.worker_count() <= 1);
+    // Burst submissions respect the limit too.
+    let burst: Vec<_> = (0..9).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    let mut per_pid = std::collections::HashMap::<u32, usize>::new();
+    for future in &burst {
+        *per_pid.entry(*future.result().unwrap()).or_default() += 1;
+    }
+    assert!(per_pid.values().all(|&n| n <= 2), "{per_pid:?}");
+    drop(pool);
+    for pid in pids.into_iter().chain(per_pid.into_keys()) {
+        assert!(reaped(pid), "worker {pid} left a zombie");
+    }
+}
+
+#[test]
+fn shutdown_refuses_new_work_and_reaps_every_worker() {
+    let pool = pool(2);
+    let futures: Vec<_> = (0..10).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    pool.shutdown(true, false);
+    let pids: HashSet<u32> = futures.iter().map(|f| *f.result().unwrap()).collect();
+    assert_eq!(pool.worker_count(), 0);
+    for pid in pids {
+        assert!(reaped(pid), "worker {pid} left a zombie");
+    }
+    assert_eq!(pool.submit(pid, ()).unwrap_err(), Error::ShutDown);
+    assert!(matches!(pool.map(pid, [()], 1), Err(Error::ShutDown)));
+    pool.shutdown(true, true); // again: harmless
+}
+
+#[test]
+fn shutdown_without_wait_still_runs_queued_work() {
+    let pool = pool(1);
+    let gate = Gate::new();
+    let first = pool.submit(gated, gate.arg()).unwrap();
+    let queued: Vec<_> = (0..3).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    gate.wait_started();
+    pool.shutdown(false, false);
+    gate.release();
+    first.result().unwrap();
+    for future in queued {
+        future.result().unwrap();
+    }
+}
+
+#[test]
+fn shutdown_with_cancel_futures_cancels_only_what_has_not_started() {
+    let pool = pool(1);
+    let gate = Gate::new();
+    let running = pool.submit(gated, gate.arg()).unwrap();
+    let queued: Vec<_> = (0..4).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    gate.wait_started();
+    assert!(running.running());
+    pool.shutdown(false, true);
+    for future in &queued {
+        assert!(future.cancelled());
+    }
+    gate.release();
+    let pid = *running.result().unwrap();
+    pool.shutdown(true, false);
+    assert!(reaped(pid));
+}
+
+#[test]
+fn a_cancelled_future_is_never_sent() {
+    let pool = pool(1);
+    let gate = Gate::new();
+    let running = pool.submit(gated, gate.arg()).unwrap();
+    let victim = pool.submit(pid, ()).unwrap();
+    let after = pool.submit(pid, ()).unwrap();
+    gate.wait_started();
+    assert!(victim.cancel());
+    gate.release();
+    running.result().unwrap();
+    after.result().unwrap();
+    assert_eq!(victim.result(), Err(Error::Cancelled));
+}
+
+#[test]
+fn terminate_workers_fails_running_and_cancels_queued() {
+    let pool = pool(1);
+    let gate = Gate::new();
+    let running = pool.submit(gated, gate.arg()).unwrap();
+    let queued = pool.submit(pid, ()).unwrap();
+    let worker = gate.wait_started();
+    pool.terminate_workers();
+    assert!(queued.cancelled());
+    assert_eq!(
+        running.result(),
+        Err(Error::WorkerDied {
+            pid: worker,
+            reason: ExitReason::Signal(libc::SIGTERM)
+        })
+    );
+    assert_eq!(pool.submit(pid, ()).unwrap_err(), Error::ShutDown);
+    drop(pool);
+    assert!(reaped(worker));
+}
+
+#[test]
+fn kill_workers_kills() {
+    let pool = pool(2);
+    let gate = Gate::new();
+    let running = pool.submit(gated, gate.arg()).unwrap();
+    let worker = gate.wait_started();
+    pool.kill_workers();
+    assert_eq!(
+        running.result(),
+        Err(Error::WorkerDied {
+            pid: worker,
+            reason: ExitReason::Signal(libc::SIGKILL)
+        })
+    );
+    pool.shutdown(true, false);
+    assert_eq!(pool.worker_count(), 0);
+    assert!(reaped(worker));
+}
+
+#[test]
+fn terminate_on_a_pool_that_never_started_is_harmless() {
+    let pool = pool(1);
+    pool.terminate_workers();
+    pool.kill_workers();
+    assert_eq!(pool.submit(pid, ()).unwrap_err(), Error::ShutDown);
+}
+
+#[test]
+fn dropping_the_pool_waits_for_its_work() {
+    let pool = pool(2);
+    let futures: Vec<_> = (0..20).map(|i| pool.submit(|x: u32| x + 1, i).unwrap()).collect();
+    drop(pool);
+    for (i, future) in futures.iter().enumerate() {
+        assert!(future.done());
+        assert_eq!(future.result(), Ok(&(i as u32 + 1)));
+    }
+}
+
+#[test]
+fn a_done_callback_may_drop_the_last_handle_to_the_pool() {
+    // The callback runs on the pool's monitor thread; dropping the pool there must not wait
+    // for that very thread.
+    let pool = std::sync::Arc::new(pool(1));
+    let future = pool.submit(pid, ()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let held = std::sync::Arc::clone(&pool);
+    drop(pool);
+    future.add_done_callback(move |_| {
+        drop(held);
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(common::PATIENCE).unwrap();
+}
+
+#[test]
+fn futures_work_with_await() {
+    let pool = pool(1);
+    let future = pool.submit(|x: u8| x as u32 * 1000, 7).unwrap();
+    // A minimal executor: park until woken.
+    let value = block_on(async move { future.await });
+    assert_eq!(value, Ok(7000));
+}
+
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+fn shout(line: String) {
+    println!("worker says: {line}");
+    eprintln!("worker complains: {line}");
+}
+
+/// Run by `task_output_reaches_the_parents_streams` in a child process whose output it reads.
+#[test]
+#[ignore = "helper: run by task_output_reaches_the_parents_streams"]
+fn helper_print_from_a_worker() {
+    let pool = pool(1);
+    pool.submit(shout, "hello".to_string()).unwrap().result().unwrap();
+}
+
+#[test]
+fn task_output_reaches_the_parents_streams() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "helper_print_from_a_worker", "--nocapture"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stdout.contains("worker says: hello"), "{stdout}");
+    assert!(stderr.contains("worker complains: hello"), "{stderr}");
+}
