@@ -1,0 +1,225 @@
+//! CPython's `test_shutdown.py` (`ExecutorShutdownTest`, `ThreadPoolShutdownTest`) for
+//! `ThreadPoolExecutor`. The cases that run a child interpreter to test interpreter exit have
+//! no Rust counterpart (a Rust process does not join its threads at exit).
+
+mod common;
+
+use std::sync::{Arc, mpsc};
+
+use cfutures_core::Error;
+use cfutures_thread::ThreadPoolExecutor;
+use common::{Event, Semaphore};
+
+#[test]
+fn test_run_after_shutdown() {
+    let pool = ThreadPoolExecutor::new(5).unwrap();
+    pool.shutdown(true, false);
+    assert_eq!(pool.submit(|| 2u32.pow(5)).unwrap_err(), Error::ShutDown);
+    assert!(pool.is_shutdown());
+}
+
+#[test]
+fn test_hang_issue12364() {
+    let pool = ThreadPoolExecutor::new(5).unwrap();
+    let futures: Vec<_> = (0..50).map(|i| pool.submit(move || i).unwrap()).collect();
+    pool.shutdown(true, false);
+    for (i, f) in futures.iter().enumerate() {
+        assert_eq!(f.result(), Ok(&i));
+    }
+}
+
+#[test]
+fn test_cancel_futures() {
+    // Deterministic version: one worker, blocked in the first task, so all 49 others are
+    // still queued when shutdown cancels them.
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let gate = Event::new();
+    let first = {
+        let gate = gate.clone();
+        pool.submit(move || {
+            started_tx.send(()).unwrap();
+            gate.wait();
+        })
+        .unwrap()
+    };
+    let rest: Vec<_> = (0..49).map(|_| pool.submit(|| ()).unwrap()).collect();
+    started.recv().unwrap();
+    pool.shutdown(false, true);
+    assert!(rest.iter().all(|f| f.cancelled()));
+    gate.set();
+    pool.shutdown(true, false);
+    assert!(first.done() && !first.cancelled());
+    assert_eq!(first.exception(), Ok(None));
+}
+
+#[test]
+fn test_cancel_futures_with_several_workers() {
+    // CPython's version: some are cancelled, the others finish without error.
+    let pool = ThreadPoolExecutor::new(3).unwrap();
+    let gate = Event::new();
+    let futures: Vec<_> = (0..50)
+        .map(|_| {
+            let gate = gate.clone();
+            pool.submit(move || gate.wait()).unwrap()
+        })
+        .collect();
+    // At most one task per worker can have started; the others are queued (in the injector
+    // or batched into a worker's deque) and get cancelled.
+    pool.shutdown(false, true);
+    gate.set();
+    pool.shutdown(true, false);
+    let cancelled = futures.iter().filter(|f| f.cancelled()).count();
+    assert!(cancelled >= 50 - 3, "only {cancelled} cancelled");
+    for f in futures.iter().filter(|f| !f.cancelled()) {
+        assert!(f.done());
+        assert_eq!(f.exception(), Ok(None));
+    }
+}
+
+#[test]
+fn test_hang_gh94440() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    pool.submit(|| 0).unwrap().result().unwrap();
+    pool.submit(|| 0).unwrap().cancel();
+    pool.shutdown(true, false);
+}
+
+#[test]
+fn test_threads_terminate() {
+    let pool = ThreadPoolExecutor::new(5).unwrap();
+    let sem = Semaphore::new(0);
+    for _ in 0..3 {
+        let sem = sem.clone();
+        pool.submit(move || sem.acquire()).unwrap();
+    }
+    assert_eq!(pool.stats().workers_alive, 3);
+    sem.release(3);
+    pool.shutdown(true, false);
+    assert_eq!(pool.stats().workers_alive, 0);
+}
+
+#[test]
+fn test_context_manager_shutdown() {
+    let futures: Vec<_>;
+    {
+        let pool = ThreadPoolExecutor::new(5).unwrap();
+        let abs: Vec<i32> = pool
+            .map(i32::abs, -5..5)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(abs, [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]);
+        futures = (-5..5)
+            .map(|v| pool.submit(move || v * 2).unwrap())
+            .collect();
+    } // Drop = shutdown(wait = true)
+    assert!(futures.iter().all(|f| f.done()));
+}
+
+#[test]
+fn test_del_shutdown() {
+    let pool = ThreadPoolExecutor::new(5).unwrap();
+    let futures: Vec<_> = (-5..5)
+        .map(|v: i32| pool.submit(move || v.abs()).unwrap())
+        .collect();
+    drop(pool);
+    for (f, v) in futures.iter().zip(-5..5) {
+        assert!(f.done());
+        assert_eq!(f.result(), Ok(&i32::abs(v)));
+    }
+}
+
+#[test]
+fn test_shutdown_no_wait() {
+    let pool = ThreadPoolExecutor::new(5).unwrap();
+    let futures: Vec<_> = (-5..5)
+        .map(|v: i32| pool.submit(move || v.abs()).unwrap())
+        .collect();
+    pool.shutdown(false, false);
+    assert!(pool.submit(|| 0).is_err());
+    // The queued tasks still run after a non-waiting shutdown.
+    for (f, v) in futures.iter().zip(-5..5) {
+        assert_eq!(f.result(), Ok(&i32::abs(v)));
+    }
+}
+
+#[test]
+fn shutdown_twice_and_from_two_threads() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let gate = Event::new();
+    let task = {
+        let gate = gate.clone();
+        pool.submit(move || gate.wait()).unwrap()
+    };
+    let other = {
+        let pool = Arc::clone(&pool);
+        std::thread::spawn(move || pool.shutdown(true, false))
+    };
+    gate.set();
+    pool.shutdown(true, false);
+    other.join().unwrap();
+    assert!(task.done());
+    pool.shutdown(true, true);
+    assert_eq!(pool.stats().workers_alive, 0);
+}
+
+#[test]
+fn shutdown_wait_from_a_task_of_the_pool_does_not_deadlock() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let inner = Arc::clone(&pool);
+    let f = pool
+        .submit(move || {
+            inner.shutdown(true, false);
+            inner.is_shutdown()
+        })
+        .unwrap();
+    assert_eq!(f.result(), Ok(&true));
+    assert_eq!(pool.submit(|| ()).unwrap_err(), Error::ShutDown);
+    pool.shutdown(true, false);
+    assert_eq!(pool.stats().workers_alive, 0);
+}
+
+#[test]
+fn dropping_the_last_handle_inside_a_task_does_not_deadlock() {
+    let pool = Arc::new(ThreadPoolExecutor::new(1).unwrap());
+    let inner = Arc::clone(&pool);
+    let (tx, rx) = mpsc::channel();
+    let gate = Event::new();
+    let opened = gate.clone();
+    let f = pool
+        .submit(move || {
+            opened.wait();
+            // This task holds the last handle: dropping it shuts the pool down from its own
+            // worker.
+            drop(inner);
+            tx.send("dropped").unwrap();
+        })
+        .unwrap();
+    drop(pool);
+    // `drop(pool)` returned at once: the task still owns a handle.
+    gate.set();
+    assert_eq!(rx.recv().unwrap(), "dropped");
+    assert!(f.result().is_ok());
+}
+
+#[test]
+fn shutdown_from_two_tasks_at_once_does_not_deadlock() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let futures: Vec<_> = (0..2)
+        .map(|_| {
+            let (inner, barrier) = (Arc::clone(&pool), Arc::clone(&barrier));
+            pool.submit(move || {
+                barrier.wait();
+                inner.shutdown(true, false);
+            })
+            .unwrap()
+        })
+        .collect();
+    for f in &futures {
+        assert!(f.result().is_ok());
+    }
+    pool.shutdown(true, false);
+    assert_eq!(pool.stats().workers_alive, 0);
+}
