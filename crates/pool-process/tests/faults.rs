@@ -1,0 +1,357 @@
+//! Faults, in the spirit of CPython's `test_deadlock.py`: every case gives its future a clear
+//! error, loses nothing else, and nothing hangs.
+
+mod common;
+
+use std::io::Write;
+use std::os::fd::FromRawFd;
+
+use cfutures_process::{Error, ExitReason, ProcessPoolExecutor};
+use common::{Gate, PATIENCE, gated, pid, reaped, wait_exit};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+fn pool(workers: usize) -> ProcessPoolExecutor {
+    ProcessPoolExecutor::builder()
+        .max_workers(workers)
+        .build()
+        .unwrap()
+}
+
+/// Asserts `future` failed because its worker died for `reason`, that the worker was reaped,
+/// and that the pool still serves (from a new process).
+fn assert_died_and_pool_recovers(
+    pool: &ProcessPoolExecutor,
+    result: Result<&u32, Error>,
+    reason: ExitReason,
+) {
+    let dead = match result {
+        Err(Error::WorkerDied { pid, reason: got }) => {
+            assert_eq!(got, reason);
+            pid
+        }
+        other => panic!("expected WorkerDied({reason}), got {other:?}"),
+    };
+    assert!(reaped(dead), "the dead worker {dead} was not reaped");
+    let next = pool.submit(pid, ()).unwrap();
+    let next_pid = *next.result().unwrap();
+    assert_ne!(next_pid, dead);
+}
+
+fn abort(_: ()) -> u32 {
+    std::process::abort();
+}
+
+fn segfault(_: ()) -> u32 {
+    // SAFETY: none; this deliberately crashes the worker process.
+    unsafe { std::ptr::null_mut::<u32>().write_volatile(1) };
+    0
+}
+
+fn exit_three(_: ()) -> u32 {
+    std::process::exit(3);
+}
+
+#[test]
+fn a_task_that_aborts_fails_with_sigabrt() {
+    let pool = pool(1);
+    let f = pool.submit(abort, ()).unwrap();
+    assert_died_and_pool_recovers(&pool, f.result(), ExitReason::Signal(libc::SIGABRT));
+}
+
+#[test]
+fn a_task_that_segfaults_fails_with_sigsegv() {
+    let pool = pool(1);
+    let f = pool.submit(segfault, ()).unwrap();
+    assert_died_and_pool_recovers(&pool, f.result(), ExitReason::Signal(libc::SIGSEGV));
+}
+
+#[test]
+fn a_task_that_exits_fails_with_its_exit_code() {
+    let pool = pool(1);
+    let f = pool.submit(exit_three, ()).unwrap();
+    assert_died_and_pool_recovers(&pool, f.result(), ExitReason::Code(3));
+}
+
+#[test]
+fn a_worker_killed_from_outside_fails_only_its_task() {
+    let pool = pool(1);
+    let gate = Gate::new();
+    let victim = pool.submit(gated, gate.arg()).unwrap();
+    // Queued behind the gated task (a fresh pool sends one task at a time until it has
+    // measured how long tasks take), so not lost with the worker.
+    let queued: Vec<_> = (0..3).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    let worker = gate.wait_started();
+    // SAFETY: kill with a pid of our pool's worker, which is not reaped while its task runs.
+    unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
+    assert_died_and_pool_recovers(&pool, victim.result(), ExitReason::Signal(libc::SIGKILL));
+    for future in queued {
+        assert_ne!(*future.result().unwrap(), worker);
+    }
+}
+
+#[test]
+fn an_idle_worker_killed_from_outside_is_replaced() {
+    let pool = pool(1);
+    let first = *pool.submit(pid, ()).unwrap().result().unwrap();
+    // SAFETY: the pid of our pool's idle worker, not reaped until it dies.
+    unsafe { libc::kill(first as libc::pid_t, libc::SIGKILL) };
+    assert!(wait_exit(first, PATIENCE));
+    // A task sent before the pool noticed the death fails with it; none is lost silently.
+    match pool.submit(pid, ()).unwrap().result() {
+        Ok(&other) => assert_ne!(other, first),
+        Err(e) => assert_eq!(
+            e,
+            Error::WorkerDied { pid: first, reason: ExitReason::Signal(libc::SIGKILL) }
+        ),
+    }
+    let second = *pool.submit(pid, ()).unwrap().result().unwrap();
+    assert_ne!(first, second);
+    drop(pool);
+    assert!(reaped(first) && reaped(second));
+}
+
+#[test]
+fn crashes_in_a_busy_pool_resolve_every_future() {
+    let pool = pool(2);
+    let mut futures = Vec::new();
+    for i in 0..60u32 {
+        let f = if i % 20 == 10 {
+            pool.submit(abort, ()).unwrap()
+        } else {
+            pool.submit(|x: u32| x, i).unwrap()
+        };
+        futures.push((i, f));
+    }
+    let mut died = 0;
+    for (i, f) in futures {
+        match f.result() {
+            Ok(v) => assert_eq!(*v, i),
+            Err(Error::WorkerDied { .. }) => died += 1,
+            Err(e) => panic!("task {i}: {e}"),
+        }
+    }
+    // Every aborting task fails; tasks pipelined to the same worker may fail with it.
+    assert!(died >= 3, "{died}");
+    assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+}
+
+fn panics(n: u32) -> u32 {
+    if n > 0 {
+        panic!("bad input {n}");
+    }
+    n
+}
+
+#[test]
+fn a_panicking_task_fails_with_the_message_and_the_workers_backtrace() {
+    let pool = pool(1);
+    let bad = pool.submit(panics, 7).unwrap();
+    let good = pool.submit(panics, 0).unwrap();
+    match bad.result() {
+        Err(Error::Panicked { message, backtrace }) => {
+            assert_eq!(message, "bad input 7");
+            let backtrace = backtrace.as_deref().unwrap();
+            assert!(backtrace.contains("panicked at"), "{backtrace}");
+            assert!(backtrace.contains("faults.rs"), "{backtrace}");
+            assert!(backtrace.contains("stack backtrace"), "{backtrace}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(good.result(), Ok(&0), "the worker survives a panic");
+}
+
+fn panics_with_a_non_string(_: ()) -> u32 {
+    std::panic::panic_any(42u8);
+}
+
+#[test]
+fn a_non_string_panic_payload_is_described() {
+    let pool = pool(1);
+    let f = pool.submit(panics_with_a_non_string, ()).unwrap();
+    assert!(matches!(f.result(), Err(Error::Panicked { message, .. }) if message.contains("non-string")));
+}
+
+/// Serialises as an error.
+#[derive(Debug, Deserialize)]
+struct Unencodable;
+
+impl Serialize for Unencodable {
+    fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("Unencodable refuses"))
+    }
+}
+
+/// Encodes fine, but refuses to decode.
+#[derive(Debug, Serialize)]
+struct Undecodable(u8);
+
+impl<'de> Deserialize<'de> for Undecodable {
+    fn deserialize<D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom("Undecodable refuses"))
+    }
+}
+
+#[test]
+fn an_argument_that_cannot_be_encoded_fails_submit() {
+    let pool = pool(1);
+    let err = pool.submit(|_: Unencodable| 1u8, Unencodable).unwrap_err();
+    // postcard reports custom serde errors without their text.
+    assert!(matches!(&err, Error::Serialization(m) if m.contains("cannot encode the argument")), "{err}");
+    assert_eq!(pool.worker_count(), 0);
+}
+
+#[test]
+fn an_argument_that_cannot_be_decoded_fails_its_future() {
+    let pool = pool(1);
+    let f = pool.submit(|u: Undecodable| u.0, Undecodable(1)).unwrap();
+    assert!(matches!(f.result(), Err(Error::Serialization(m)) if m.contains("cannot decode the argument")));
+    assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+}
+
+#[test]
+fn a_result_that_cannot_be_encoded_fails_its_future() {
+    let pool = pool(1);
+    let f = pool.submit(|_: ()| Unencodable, ()).unwrap();
+    assert!(matches!(f.result(), Err(Error::Serialization(m)) if m.contains("cannot encode the result")));
+    assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+}
+
+#[test]
+fn a_result_that_cannot_be_decoded_fails_its_future() {
+    let pool = pool(1);
+    let f = pool.submit(|x: u8| Undecodable(x), 1).unwrap();
+    assert!(matches!(f.result(), Err(Error::Serialization(m)) if m.contains("cannot decode the result")));
+    assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+}
+
+#[test]
+fn frames_over_the_limit_fail_submit_or_the_future() {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .max_frame_size(4096)
+        .build()
+        .unwrap();
+    let err = pool.submit(|v: Vec<u8>| v.len(), vec![0u8; 5000]).unwrap_err();
+    assert!(matches!(&err, Error::Serialization(m) if m.contains("frame limit")), "{err}");
+    let big = pool.submit(|n: usize| vec![1u8; n], 5000).unwrap();
+    assert!(matches!(big.result(), Err(Error::Serialization(m)) if m.contains("frame limit")));
+    let fits = pool.submit(|n: usize| vec![1u8; n], 3000).unwrap();
+    assert_eq!(fits.result().map(Vec::len), Ok(3000));
+}
+
+/// Writes `bytes` to the worker's reply pipe (the one write-only pipe descriptor above 2),
+/// corrupting the wire from inside a task.
+fn corrupt_the_wire(bytes: Vec<u8>) -> u32 {
+    for fd in 3..256 {
+        // SAFETY: F_GETFL only queries the descriptor.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default();
+        if flags >= 0
+            && flags & libc::O_ACCMODE == libc::O_WRONLY
+            && link.to_string_lossy().starts_with("pipe:")
+        {
+            // SAFETY: borrowed for one write; ManuallyDrop keeps the worker's descriptor open.
+            let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+            file.write_all(&bytes).unwrap();
+        }
+    }
+    0
+}
+
+#[test]
+fn malformed_frames_from_a_worker_fail_its_futures_not_the_parent() {
+    let pool = pool(1);
+    let cases: Vec<Vec<u8>> = vec![
+        // An oversized length prefix.
+        vec![0xff, 0xff, 0xff, 0x7f, 1, 2, 3],
+        // A frame of an unknown kind.
+        vec![2, 0, 0, 0, 99, 0],
+        // A reply for a task nobody sent.
+        {
+            let mut v = vec![17, 0, 0, 0, 6];
+            v.extend_from_slice(&u64::MAX.to_le_bytes());
+            v.extend_from_slice(&0u64.to_le_bytes());
+            v
+        },
+        // An empty frame.
+        vec![0, 0, 0, 0],
+    ];
+    for bytes in cases {
+        let f = pool.submit(corrupt_the_wire, bytes.clone()).unwrap();
+        match f.result() {
+            Err(Error::Serialization(m)) => assert!(m.contains("protocol"), "{m}"),
+            other => panic!("{bytes:?}: {other:?}"),
+        }
+        assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+    }
+}
+
+/// Run by `workers_exit_when_their_parent_dies` in a child process: starts a worker, prints
+/// its pid, and dies without any cleanup.
+#[test]
+#[ignore = "helper: run by workers_exit_when_their_parent_dies"]
+fn helper_parent_that_dies() {
+    let pool = pool(1);
+    let gate = Gate::new();
+    let _running = pool.submit(gated, gate.arg()).unwrap();
+    let worker = gate.wait_started();
+    println!("worker pid {worker}");
+    std::io::stdout().flush().unwrap();
+    std::process::abort();
+}
+
+#[test]
+fn workers_exit_when_their_parent_dies() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "helper_parent_that_dies", "--nocapture"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let worker: u32 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("worker pid "))
+        .unwrap_or_else(|| panic!("no pid in {output:?}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(wait_exit(worker, PATIENCE), "worker {worker} outlived its parent");
+}
+
+/// Run by `a_process_started_as_a_worker_that_never_enters_worker_mode_refuses_pools`.
+#[test]
+#[ignore = "helper: run in a child process"]
+fn helper_build_a_pool_with_the_worker_variable_set() {
+    // SAFETY: this helper runs alone in its own process; no other thread reads the
+    // environment meanwhile.
+    unsafe { std::env::set_var("CFUTURES_PROCESS_WORKER", "3,4") };
+    let err = ProcessPoolExecutor::new().unwrap_err();
+    assert!(matches!(&err, Error::Broken(m) if m.contains("init()")), "{err}");
+}
+
+#[test]
+fn a_process_started_as_a_worker_that_never_enters_worker_mode_refuses_pools() {
+    // As a program whose worker hook never ran would: it must not start workers of its own.
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "helper_build_a_pool_with_the_worker_variable_set",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
+}
+
+#[test]
+fn a_malformed_worker_variable_exits_before_main() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--list"])
+        .env("CFUTURES_PROCESS_WORKER", "not-fds")
+        .output()
+        .unwrap();
+    // The early hook refuses to serve and exits: the test harness's main never runs.
+    assert_eq!(output.status.code(), Some(70), "{output:?}");
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("malformed"));
+}
