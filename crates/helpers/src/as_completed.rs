@@ -198,10 +198,17 @@ impl<T> AsCompleted<T> {
             if self.ready.take_or_wake_me(&mut self.batch, cx.waker()) {
                 continue;
             }
-            if let Some(deadline) = self.deadline
-                && self.timer.is_none()
-            {
-                self.timer = Timer::start(deadline, Arc::clone(&self.ready));
+            if let Some(deadline) = self.deadline {
+                // The timer may have fired between `step`'s look at the clock and the
+                // registration above, finding no waker to wake: look again now that the waker
+                // is in place (the timer fires only once the deadline has passed).
+                if time_left(deadline).is_none() {
+                    self.ready.forget_consumer();
+                    continue;
+                }
+                if self.timer.is_none() {
+                    self.timer = Timer::start(deadline, Arc::clone(&self.ready));
+                }
             }
             return Poll::Pending;
         }

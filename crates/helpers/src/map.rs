@@ -16,11 +16,13 @@ use crate::ordered::{Ordered, Source, Step, Unit};
 ///   a tuple in `submit`; for three, `a.into_iter().zip(b).zip(c)` or
 ///   [`std::iter::zip`]. As with Python's `zip`, the shortest input ends the map.
 /// - **Submission**: without a `buffersize`, every item is submitted during this call, as in
-///   Python, and a submit error is returned from this call (after cancelling what was already
-///   submitted). With `buffersize(n)`, only `n` are submitted during the call and then one
-///   more each time a result is taken, so at most `n` submitted results are waiting at any
-///   time and an endless input runs in bounded memory; a submit error then surfaces as the
-///   `Err` of its item, after which the input is no longer pulled and the iterator ends.
+///   Python. With `buffersize(n)`, only the first `n` are submitted during the call and then
+///   one more each time a result is taken, so at most `n` submitted results are waiting at
+///   any time and an endless input runs in bounded memory. A submit error during this call is
+///   returned from it (after cancelling what was already submitted; Python leaves those
+///   running); a later one surfaces as the `Err` of its item, after which the input is no
+///   longer pulled and the iterator ends (an executor that refused one item, being shut down
+///   or broken, would refuse the rest).
 /// - **Errors**: a failed task yields `Err` at its item's position and iteration continues
 ///   with the next item (CPython's main branch does the same since 3.14: the exception is
 ///   raised at its item and `next` goes on).

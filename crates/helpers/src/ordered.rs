@@ -59,6 +59,13 @@ impl<'a, T> Ordered<'a, T> {
         };
         if this.buffersize.is_some() {
             this.refill();
+            // As in Python, an error submitting the first window is raised from the call.
+            if matches!(this.in_flight.back(), Some(Unit { future: Err(_), .. })) {
+                let refused = this.in_flight.pop_back().map(|unit| unit.future);
+                if let Some(Err(error)) = refused {
+                    return Err(error);
+                }
+            }
         } else {
             while let Some(unit) = this.pull() {
                 // Without a bound, Python's `map` raises a submit error from the call itself;

@@ -451,7 +451,24 @@ fn submit_errors() {
         assert!(!promise.set_running_or_notify_cancel(), "cancelled");
     }
 
-    // With buffersize: surfaces at its item, then no more input is pulled.
+    // With buffersize, during the call: returned from the call too.
+    let mut promises = Vec::new();
+    let result = map(
+        0..,
+        |x| {
+            if x == 1 {
+                return Err(Error::ShutDown);
+            }
+            let (promise, future) = Promise::<i32>::new();
+            promises.push(promise);
+            Ok(future)
+        },
+        MapOptions::new().buffersize(3),
+    );
+    assert_eq!(result.err(), Some(Error::ShutDown));
+    assert!(!promises[0].set_running_or_notify_cancel(), "cancelled");
+
+    // With buffersize, later: surfaces at its item, then no more input is pulled.
     let pulled = Cell::new(0);
     let mut i = map(
         (0..).inspect(|_| pulled.set(pulled.get() + 1)),
