@@ -392,6 +392,14 @@ mod tests {
     }
 
     #[test]
+    fn is_send_and_sync_for_shareable_values() {
+        fn assert_send_sync<X: Send + Sync>() {}
+        assert_send_sync::<AsCompleted<String>>();
+        assert_send_sync::<NextCompleted<'_, String>>();
+        assert_send_sync::<crate::DoneAndNotDone<String>>();
+    }
+
+    #[test]
     fn timeout_unregisters_and_releases_handles() {
         let (promise, future) = Promise::<String>::new();
         let mut completed = as_completed([future.clone()], Some(Duration::ZERO));

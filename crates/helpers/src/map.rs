@@ -100,6 +100,9 @@ where
 }
 
 /// The iterator returned by [`map`]: `Result<T, Error>` per input item, in input order.
+///
+/// It owns the input iterator and the `submit` closure, which need not be `Send`, so a `Map`
+/// stays on the thread that made it.
 #[must_use = "iterators are lazy; dropping a Map cancels the work it has not started"]
 pub struct Map<'a, T> {
     engine: Ordered<'a, T>,
