@@ -88,7 +88,6 @@ fn test_duplicate_futures() {
 
     let done = common::finished(2);
     let (promise, pending) = Promise::new();
-    let producer = thread::spawn(move || promise.set_result(3).unwrap());
     let input = [
         pending.clone(),
         done.clone(),
@@ -96,7 +95,10 @@ fn test_duplicate_futures() {
         done.clone(),
         pending.clone(),
     ];
-    let completed: Vec<_> = as_completed(input, None).map(Result::unwrap).collect();
+    let items = as_completed(input, None);
+    // Completed only after the call, so `done` (already done at the call) comes first.
+    let producer = thread::spawn(move || promise.set_result(3).unwrap());
+    let completed: Vec<_> = items.map(Result::unwrap).collect();
     assert_eq!(completed, [done, pending]);
     producer.join().unwrap();
 }
