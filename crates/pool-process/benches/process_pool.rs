@@ -1,2 +1,114 @@
-//! Placeholder, filled in below.
-fn main() {}
+//! P1-P3 of DESIGN §4 for the process pool. Compare with `cpython_process_pool.py` (same
+//! scenarios, CPython's `ProcessPoolExecutor`) run the same day on the same machine.
+//!
+//! ```text
+//! cargo bench -p cfutures-process --bench process_pool
+//! python3 crates/pool-process/benches/cpython_process_pool.py
+//! ```
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use cfutures_process::ProcessPoolExecutor;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+const PRIMES: [u64; 6] = [
+    112272535095293,
+    112582705942171,
+    112272535095293,
+    115280095190773,
+    115797848077099,
+    1099726899285419,
+];
+
+fn is_prime(n: u64) -> bool {
+    if n % 2 == 0 {
+        return false;
+    }
+    let sqrt_n = (n as f64).sqrt().floor() as u64;
+    (3..=sqrt_n).step_by(2).all(|i| n % i != 0)
+}
+
+fn empty(_: ()) {}
+
+fn double(x: u64) -> u64 {
+    x * 2
+}
+
+fn warm_pool() -> ProcessPoolExecutor {
+    let pool = ProcessPoolExecutor::new().unwrap();
+    // Start every worker (and let the pool learn that tasks are short).
+    let workers = pool.max_workers() as u64;
+    for _ in 0..3 {
+        let _: Vec<_> = pool.map(double, 0..workers * 64, 1).unwrap().collect();
+    }
+    pool
+}
+
+/// P1: submit N empty tasks, then wait for every future.
+fn p1_round_trip(c: &mut Criterion) {
+    let pool = warm_pool();
+    let n = 10_000u64;
+    let mut group = c.benchmark_group("P1 submit+result empty");
+    group.throughput(Throughput::Elements(n));
+    group.bench_function(BenchmarkId::from_parameter(n), |b| {
+        b.iter(|| {
+            let futures: Vec<_> = (0..n).map(|_| pool.submit(empty, ()).unwrap()).collect();
+            for future in &futures {
+                future.result().unwrap();
+            }
+        })
+    });
+    group.finish();
+}
+
+/// P2: `map` with chunksize 1 and 256.
+fn p2_map(c: &mut Criterion) {
+    let pool = warm_pool();
+    let mut group = c.benchmark_group("P2 map");
+    for (chunksize, n) in [(1usize, 10_000u64), (256, 1_000_000)] {
+        group.throughput(Throughput::Elements(n));
+        group.bench_function(BenchmarkId::new("chunksize", chunksize), |b| {
+            b.iter(|| {
+                let mut sum = 0u64;
+                for value in pool.map(double, 0..n, chunksize).unwrap() {
+                    sum = sum.wrapping_add(value.unwrap());
+                }
+                black_box(sum)
+            })
+        });
+    }
+    group.finish();
+}
+
+/// P3: the seed's primes program end to end (pool start and shutdown included), and the
+/// sequential loop it is compared with.
+fn p3_primes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("P3 primes");
+    group.bench_function("sequential", |b| {
+        b.iter(|| black_box(PRIMES.map(is_prime)))
+    });
+    group.bench_function("pool end to end", |b| {
+        b.iter(|| {
+            let pool = ProcessPoolExecutor::new().unwrap();
+            let primes: Vec<bool> = pool
+                .map(is_prime, PRIMES, 1)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            drop(pool);
+            black_box(primes)
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    targets = p1_round_trip, p2_map, p3_primes
+}
+criterion_main!(benches);

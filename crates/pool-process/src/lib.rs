@@ -91,6 +91,7 @@ pub use map::Map;
 ///     // ... the program, which may create process pools ...
 /// }
 /// ```
+#[allow(clippy::needless_doctest_main)] // showing `main` is the point
 pub fn init() {
     worker::enter_if_worker();
 }
