@@ -7,7 +7,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::inline::is_running_here;
+use crate::inline::{is_notifying_here, is_running_here};
 use crate::shared::{Claim, Outcome, Shared, Waiter, run_callback};
 use crate::state::{self, State};
 use crate::sync::{Arc, Ordering, current_thread, park, park_timeout};
@@ -186,8 +186,7 @@ impl<T> Future<T> {
     }
 
     /// The value, moved out: waits like [`result`](Self::result), then moves the value out if
-    /// this is the last handle, or clones it if other handles (or done-callbacks still running)
-    /// can see it, like [`std::sync::Arc::unwrap_or_clone`].
+    /// this is the last handle, or clones it if other handles can see it, like [`std::sync::Arc::unwrap_or_clone`].
     ///
     /// ```
     /// use cfutures_core::Promise;
@@ -208,7 +207,7 @@ impl<T> Future<T> {
     }
 
     /// Waits like [`result`](Self::result), then moves the outcome out if this is the only
-    /// handle; `None` if other handles (or done-callbacks still running) exist, as
+    /// handle; `None` if other handles exist, as
     /// [`std::sync::Arc::into_inner`]. Needs no `T: Clone`.
     ///
     /// ```
@@ -231,6 +230,18 @@ impl<T> Future<T> {
     fn try_take(self) -> Result<Result<T, Error>, Self> {
         if self.cancelled() {
             return Ok(Err(Error::Cancelled));
+        }
+        // Done-callbacks hold handles of their own until they have run in the completing
+        // thread; wait for those (callbacks are meant to be quick, as in Python) rather than
+        // mistake them for a user's clone.
+        let mut spins = 0u32;
+        while self.shared.is_notifying() && !is_notifying_here(self.address()) {
+            spins += 1;
+            if spins < 64 {
+                crate::sync::yield_now();
+            } else {
+                crate::sync::park_timeout(Duration::from_micros(50));
+            }
         }
         // Acquire pairs with the Release decrement of every dropped handle (as in
         // `Arc::get_mut`): their reads of the value happened before we move it.

@@ -33,6 +33,8 @@ thread_local! {
     static CURRENT_EXECUTOR: Cell<Option<ExecutorId>> = const { Cell::new(None) };
     /// The tasks this thread is running, innermost last (inline runs nest).
     static RUNNING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The futures whose done-callbacks this thread is running.
+    static NOTIFYING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
 impl ExecutorId {
@@ -111,6 +113,39 @@ impl Inline {
 
 /// Records, for the life of a task's run, that the current thread is running it.
 pub(crate) struct RunningGuard(());
+
+/// Records, while a future's waiters are being woken and its callbacks run, that this thread
+/// is doing it (so a callback calling `into_inner` does not wait for itself).
+pub(crate) struct NotifyingGuard(usize);
+
+impl NotifyingGuard {
+    pub(crate) fn enter(future: *const ()) -> Self {
+        #[cfg(not(loom))]
+        NOTIFYING.with(|list| list.borrow_mut().push(future as usize));
+        NotifyingGuard(future as usize)
+    }
+}
+
+impl Drop for NotifyingGuard {
+    fn drop(&mut self) {
+        #[cfg(not(loom))]
+        NOTIFYING.with(|list| {
+            list.borrow_mut().pop();
+        });
+        let _ = self.0;
+    }
+}
+
+/// Whether the current thread is running this future's done-callbacks.
+pub(crate) fn is_notifying_here(future: *const ()) -> bool {
+    #[cfg(not(loom))]
+    return NOTIFYING.with(|list| list.borrow().contains(&(future as usize)));
+    #[cfg(loom)]
+    {
+        let _ = future;
+        false
+    }
+}
 
 // Loom runs its model threads as coroutines on one OS thread, where a `thread_local!` would be
 // shared between them; the self-wait check is not part of any loom model, so it is off there.

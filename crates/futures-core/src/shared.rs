@@ -29,10 +29,10 @@ use std::task::Waker;
 
 use crate::error::{Error, panic_message};
 use crate::future::Future;
-use crate::inline::{Inline, RunningGuard};
+use crate::inline::{Inline, NotifyingGuard, RunningGuard};
 use crate::state::{
-    CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, PENDING, PHASE_MASK, RUNNING, is_terminal, phase,
-    public_state,
+    CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, NOTIFYING, PENDING, PHASE_MASK, RUNNING,
+    is_terminal, phase, public_state,
 };
 use crate::sync::{AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, lock};
 
@@ -199,13 +199,43 @@ impl<T> Shared<T> {
         // SAFETY: as above.
         self.outcome
             .with_mut(|cell| unsafe { *cell = Some(outcome) });
-        let previous = self
-            .transition(&[COMPLETING], FINISHED)
-            .unwrap_or_else(|_| unreachable!("only the completer leaves COMPLETING"));
-        if previous & HAS_WAITERS != 0 {
+        // Publish FINISHED. If someone registered waiters, mark NOTIFYING in the same step:
+        // done-callbacks hold handles until they have run, and `Future::into_inner` uses the
+        // bit to tell those short-lived handles from a user's clone.
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            debug_assert_eq!(
+                phase(current),
+                COMPLETING,
+                "only the completer leaves COMPLETING"
+            );
+            let notifying = if current & HAS_WAITERS != 0 {
+                NOTIFYING
+            } else {
+                0
+            };
+            let next = (current & !PHASE_MASK) | FINISHED | notifying;
+            match self.state.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        if current & HAS_WAITERS != 0 {
             self.notify();
+            // Release: the callbacks' handle drops happen-before an observer of the cleared bit.
+            self.state.fetch_and(!NOTIFYING, Ordering::Release);
         }
         Ok(())
+    }
+
+    /// True while the completing thread is still waking waiters and running done-callbacks.
+    pub(crate) fn is_notifying(&self) -> bool {
+        self.word() & NOTIFYING != 0
     }
 
     /// Runs a claimed task in the current thread and completes the future with what it
@@ -299,6 +329,7 @@ impl<T> Shared<T> {
 
     /// Wakes every waiter of a future that has just become terminal.
     fn notify(&self) {
+        let _notifying = NotifyingGuard::enter(self.address());
         let entries = std::mem::take(&mut lock(&self.waiters).entries);
         for (_, waiter) in entries {
             match waiter {

@@ -67,6 +67,9 @@ pub(crate) const FINISHED: usize = 3;
 pub(crate) const CANCELLED: usize = 4;
 pub(crate) const PHASE_MASK: usize = 0b111;
 pub(crate) const HAS_WAITERS: usize = 0b1000;
+/// Set together with FINISHED when there were waiters, cleared once every waiter was woken and
+/// every done-callback has run (and dropped the handle it held).
+pub(crate) const NOTIFYING: usize = 0b1_0000;
 
 pub(crate) fn phase(word: usize) -> usize {
     word & PHASE_MASK

@@ -6,14 +6,14 @@ pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 #[cfg(loom)]
-pub(crate) use loom::thread::{Thread, current as current_thread, park};
+pub(crate) use loom::thread::{Thread, current as current_thread, park, yield_now};
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 #[cfg(not(loom))]
-pub(crate) use std::thread::{Thread, current as current_thread, park};
+pub(crate) use std::thread::{Thread, current as current_thread, park, yield_now};
 
 /// Parks for at most `timeout`. Loom has no clock: there a timed park is a plain yield, which
 /// is a legal spurious wake-up for every caller (they all re-check their condition).

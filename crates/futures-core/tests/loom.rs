@@ -168,3 +168,16 @@ fn async_waker_registration_vs_complete() {
         assert!(flag.wakes.load(SeqCst) <= 1);
     });
 }
+
+/// `into_inner` moving the value out while a done-callback (holding its own handle) may still
+/// be reading it in the completing thread: loom reports any unsynchronised access to the cell.
+#[test]
+fn into_inner_vs_running_callback() {
+    loom::model(|| {
+        let (promise, future) = Promise::new();
+        future.add_done_callback(|f| assert_eq!(f.result(), Ok(&9)));
+        let setter = thread::spawn(move || promise.set_result(9).unwrap());
+        assert_eq!(future.into_inner(), Some(Ok(9)));
+        setter.join().unwrap();
+    });
+}

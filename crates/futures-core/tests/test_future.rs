@@ -631,3 +631,36 @@ fn dropping_the_task_while_a_waiter_runs_it_inline_keeps_the_value() {
     assert_eq!(f.result(), Ok(&5));
     dropper.join().unwrap();
 }
+
+#[test]
+fn into_inner_waits_for_callbacks_still_running() {
+    // A done-callback holds a handle while it runs in the completing thread; into_inner must
+    // not mistake it for another owner (helpers' `map` relies on this).
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (entered_tx, entered_rx) = mpsc::channel::<()>();
+    let (p, f) = Promise::new();
+    f.add_done_callback(move |_| {
+        entered_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+    });
+    let setter = thread::spawn(move || p.set_result(vec![7]).unwrap());
+    entered_rx.recv().unwrap();
+    let releaser = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        release_tx.send(()).unwrap();
+    });
+    assert_eq!(f.into_inner(), Some(Ok(vec![7])));
+    setter.join().unwrap();
+    releaser.join().unwrap();
+}
+
+#[test]
+fn into_inner_from_inside_its_own_callback_does_not_hang() {
+    let (p, f) = Promise::new();
+    let (tx, rx) = mpsc::channel();
+    f.add_done_callback(move |f| tx.send(f.clone().into_inner()).unwrap());
+    drop(f);
+    p.set_result(1).unwrap();
+    // The callback's own handle is alive, so the value cannot be moved out: None, no hang.
+    assert_eq!(rx.recv().unwrap(), None);
+}
