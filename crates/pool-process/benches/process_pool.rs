@@ -22,11 +22,11 @@ const PRIMES: [u64; 6] = [
 ];
 
 fn is_prime(n: u64) -> bool {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         return false;
     }
     let sqrt_n = (n as f64).sqrt().floor() as u64;
-    (3..=sqrt_n).step_by(2).all(|i| n % i != 0)
+    (3..=sqrt_n).step_by(2).all(|i| !n.is_multiple_of(i))
 }
 
 fn empty(_: ()) {}
@@ -85,9 +85,7 @@ fn p2_map(c: &mut Criterion) {
 /// sequential loop it is compared with.
 fn p3_primes(c: &mut Criterion) {
     let mut group = c.benchmark_group("P3 primes");
-    group.bench_function("sequential", |b| {
-        b.iter(|| black_box(PRIMES.map(is_prime)))
-    });
+    group.bench_function("sequential", |b| b.iter(|| black_box(PRIMES.map(is_prime))));
     group.bench_function("pool end to end", |b| {
         b.iter(|| {
             let pool = ProcessPoolExecutor::new().unwrap();

@@ -18,11 +18,11 @@ const PRIMES: [u64; 6] = [
 
 /// Trial division by odd numbers, as in the seed.
 fn is_prime(n: u64) -> bool {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         return false;
     }
     let sqrt_n = (n as f64).sqrt().floor() as u64;
-    (3..=sqrt_n).step_by(2).all(|i| n % i != 0)
+    (3..=sqrt_n).step_by(2).all(|i| !n.is_multiple_of(i))
 }
 
 fn main() {

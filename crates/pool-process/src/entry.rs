@@ -36,7 +36,7 @@ use cfutures_core::Error;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::wire::Call;
+use crate::wire::{Call, Failure};
 
 /// The one signature every entry point has: decode the argument from `arg`, call the user's
 /// function, encode its value onto `out`. `Err` carries a serialisation failure; a panic
@@ -77,7 +77,8 @@ where
     Ok(())
 }
 
-/// Runs a chunk of `map`: the argument is a `Vec<A>`, the value a `Vec<R>`.
+/// Runs a chunk of `map`: the argument is a `Vec<A>`, the value a `Vec<Result<R, Failure>>`.
+/// Each item's panic is caught on its own, so one bad item fails only itself.
 fn chunk_entry<F, A, R>(fn_word: usize, arg: &[u8], out: &mut Vec<u8>) -> Result<(), String>
 where
     F: Fn(A) -> R + Copy + 'static,
@@ -88,7 +89,10 @@ where
     let f: F = unsafe { conjure::<F>(fn_word) };
     let items: Vec<A> =
         postcard::from_bytes(arg).map_err(|e| format!("cannot decode the chunk: {e}"))?;
-    let values: Vec<R> = items.into_iter().map(f).collect();
+    let values: Vec<Result<R, Failure>> = items
+        .into_iter()
+        .map(|item| crate::worker::catch_task(|| f(item)))
+        .collect();
     postcard::to_io(&values, out).map_err(|e| format!("cannot encode the results: {e}"))?;
     Ok(())
 }

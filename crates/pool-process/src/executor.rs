@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::builder::Builder;
 use crate::entry;
+use crate::job::Pending;
 use crate::pool::Inner;
 
 /// Python's `ProcessPoolExecutor`: runs functions in a pool of worker processes and returns
@@ -104,8 +105,11 @@ impl ProcessPoolExecutor {
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let call = entry::task_call::<F, A, R>(&f)?;
-        self.inner
-            .submit_encoded(call, |out| postcard::to_io(&arg, out).map(drop))
+        self.inner.submit_encoded(
+            call,
+            |out| postcard::to_io(&arg, out).map(drop),
+            |promise| Box::new(Pending { promise }),
+        )
     }
 
     /// Python's `shutdown(wait, cancel_futures)`.

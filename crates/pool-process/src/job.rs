@@ -44,6 +44,39 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for Pending<R> {
     }
 }
 
+/// A `map` chunk: the worker sends one result or failure per item.
+pub(crate) struct ChunkPending<R> {
+    pub(crate) promise: Promise<Vec<Result<R, Error>>>,
+}
+
+impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
+    fn start(&self) -> bool {
+        self.promise.set_running_or_notify_cancel()
+    }
+
+    fn finish(self: Box<Self>, outcome: Result<&[u8], Error>) {
+        let result = outcome.and_then(|bytes| {
+            postcard::from_bytes::<Vec<Result<R, Failure>>>(bytes)
+                .map(|items| {
+                    items
+                        .into_iter()
+                        .map(|item| item.map_err(failure_error))
+                        .collect()
+                })
+                .map_err(|e| Error::Serialization(format!("cannot decode the results: {e}")))
+        });
+        // As for `Pending`: only a cancelled future refuses, and then nobody is waiting.
+        let _ = match result {
+            Ok(values) => self.promise.set_result(values),
+            Err(error) => self.promise.set_error(error),
+        };
+    }
+
+    fn cancel(self: Box<Self>) {
+        self.promise.future().cancel();
+    }
+}
+
 /// The error a worker's [`Failure`] becomes.
 pub(crate) fn failure_error(failure: Failure) -> Error {
     match failure {

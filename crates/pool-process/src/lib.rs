@@ -66,13 +66,14 @@ mod map;
 mod monitor;
 mod pool;
 mod spawn;
+mod started;
 mod wire;
 mod worker;
 
 pub use builder::Builder;
 pub use cfutures_core::{Error, ExitReason, Future};
+pub use cfutures_helpers::{MapChunked, MapOptions};
 pub use executor::ProcessPoolExecutor;
-pub use map::Map;
 
 /// Enters worker mode if this process was started as a worker; returns at once otherwise.
 ///

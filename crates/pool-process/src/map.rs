@@ -1,14 +1,16 @@
 //! `ProcessPoolExecutor::map`: items travel in chunks, one task per chunk, results in order.
+//!
+//! Built on [`cfutures_helpers::map_chunked`], which owns the ordering, `timeout`,
+//! `buffersize` and cancel-on-drop rules; this file only turns a chunk into one task.
 
-use std::collections::VecDeque;
-use std::fmt;
-
-use cfutures_core::{Error, Future};
+use cfutures_core::Error;
+use cfutures_helpers::{MapChunked, MapOptions, map_chunked};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::entry;
 use crate::executor::ProcessPoolExecutor;
+use crate::job::ChunkPending;
 
 impl ProcessPoolExecutor {
     /// Python's `map(fn, iterable, chunksize=...)`: applies `f` to every item in worker
@@ -16,13 +18,14 @@ impl ProcessPoolExecutor {
     ///
     /// The items are cut into chunks of `chunksize`; each chunk travels to a worker as one
     /// message and runs there as one task (so a large `chunksize` makes tiny functions cheap,
-    /// as in Python). Every chunk is submitted before this returns. A chunk whose task fails
-    /// (a panic, its worker died) yields that error at its first item, and the iterator ends
-    /// there, as Python's `map` raises. Dropping the iterator cancels the chunks that have not
-    /// started.
+    /// as in Python). Every chunk is submitted before this returns. Each item's panic is
+    /// caught on its own and yielded at its position as [`Error::Panicked`], and iteration
+    /// goes on (as CPython 3.14 does); an error of the whole chunk (its worker died, its
+    /// results could not be decoded) is yielded once for each of its items. Dropping the
+    /// iterator cancels the chunks that have not started.
     ///
     /// `chunksize` 0 is [`Error::InvalidArgument`] (Python's `ValueError`); the other errors
-    /// are [`submit`](Self::submit)'s.
+    /// are [`submit`](Self::submit)'s, returned from this call.
     ///
     /// ```
     /// use cfutures_process::ProcessPoolExecutor;
@@ -36,95 +39,71 @@ impl ProcessPoolExecutor {
     /// assert_eq!(odd, [false, true, false, true, false]);
     /// # cfutures_process::init();
     /// ```
-    pub fn map<F, A, R, I>(&self, f: F, items: I, chunksize: usize) -> Result<Map<R>, Error>
+    pub fn map<'a, F, A, R, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> Result<MapChunked<'a, R>, Error>
     where
         F: Fn(A) -> R + Copy + Send + 'static,
         I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.map_with(f, items, chunksize, MapOptions::new())
+    }
+
+    /// [`map`](Self::map) with Python's other keyword arguments: `timeout` (counted from this
+    /// call; past it the iterator yields one [`Error::Timeout`], cancels what has not started
+    /// and ends) and `buffersize` (at most that many chunks submitted and not yet consumed, so
+    /// an endless input runs in bounded memory).
+    ///
+    /// ```
+    /// use cfutures_process::{MapOptions, ProcessPoolExecutor};
+    ///
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
+    /// let options = MapOptions::new().buffersize(2);
+    /// let first: Vec<u64> = pool
+    ///     .map_with(|n: u64| n * 10, 0u64.., 4, options)
+    ///     .unwrap()
+    ///     .take(6)
+    ///     .map(Result::unwrap)
+    ///     .collect();
+    /// assert_eq!(first, [0, 10, 20, 30, 40, 50]);
+    /// # cfutures_process::init();
+    /// ```
+    pub fn map_with<'a, F, A, R, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+        options: MapOptions,
+    ) -> Result<MapChunked<'a, R>, Error>
+    where
+        F: Fn(A) -> R + Copy + Send + 'static,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         if chunksize < 1 {
-            return Err(Error::InvalidArgument("chunksize must be >= 1".into()));
+            return Err(Error::InvalidArgument("chunksize must be >= 1.".into()));
         }
         let call = entry::chunk_call::<F, A, R>(&f)?;
-        let mut chunks = VecDeque::new();
-        let mut items = items.into_iter();
-        loop {
-            let chunk: Vec<A> = items.by_ref().take(chunksize).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let submitted = self
-                .inner()
-                .submit_encoded::<Vec<R>, _>(call, |out| postcard::to_io(&chunk, out).map(drop));
-            match submitted {
-                Ok(future) => chunks.push_back(future),
-                Err(error) => {
-                    // Python raises from map() itself and the submitted calls keep running;
-                    // here they are cancelled, since nothing can reach their results.
-                    for future in chunks {
-                        future.cancel();
-                    }
-                    return Err(error);
-                }
-            }
-        }
-        Ok(Map {
-            chunks,
-            current: Vec::new().into_iter(),
-            failed: false,
-        })
-    }
-}
-
-/// The iterator [`ProcessPoolExecutor::map`] returns: each item's result, in input order.
-pub struct Map<R> {
-    chunks: VecDeque<Future<Vec<R>>>,
-    current: std::vec::IntoIter<R>,
-    failed: bool,
-}
-
-impl<R> Iterator for Map<R> {
-    type Item = Result<R, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(value) = self.current.next() {
-                return Some(Ok(value));
-            }
-            if self.failed {
-                return None;
-            }
-            let future = self.chunks.pop_front()?;
-            let outcome = future.into_inner().unwrap_or_else(|| {
-                Err(Error::InvalidState("a map chunk's future has another handle".into()))
-            });
-            match outcome {
-                Ok(values) => self.current = values.into_iter(),
-                Err(error) => {
-                    self.failed = true;
-                    for rest in self.chunks.drain(..) {
-                        rest.cancel();
-                    }
-                    return Some(Err(error));
-                }
-            }
-        }
-    }
-}
-
-impl<R> Drop for Map<R> {
-    fn drop(&mut self) {
-        for future in &self.chunks {
-            future.cancel();
-        }
-    }
-}
-
-impl<R> fmt::Debug for Map<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Map")
-            .field("chunks_left", &self.chunks.len())
-            .finish_non_exhaustive()
+        let inner = self.inner().clone();
+        map_chunked(
+            items,
+            chunksize,
+            move |chunk: Vec<A>| {
+                inner.submit_encoded(
+                    call,
+                    |out| postcard::to_io(&chunk, out).map(drop),
+                    |promise| Box::new(ChunkPending::<R> { promise }),
+                )
+            },
+            options,
+        )
     }
 }

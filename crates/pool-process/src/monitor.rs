@@ -13,8 +13,9 @@ use cfutures_core::Error;
 
 use crate::identity::build_id;
 use crate::job::{Job, failure_error};
-use crate::pool::{Deferred, Inner, Phase};
+use crate::pool::{Deferred, Inner, Phase, Work};
 use crate::spawn::{self, Spawned};
+use crate::started::StartedCounter;
 use crate::wire::{
     self, Failure, Frame, FrameError, FrameReader, Hello, PROTOCOL_VERSION, REPLY_HEADER, Ready,
     kind,
@@ -82,6 +83,7 @@ fn serve_worker(inner: &Arc<Inner>, key: u64, spawned: Spawned) -> bool {
         to_worker,
         from_worker,
         capacity,
+        started,
     } = spawned;
     let pid = child.id();
     let writer = Arc::new(to_worker);
@@ -109,7 +111,7 @@ fn serve_worker(inner: &Arc<Inner>, key: u64, spawned: Spawned) -> bool {
         }
     };
     drop(reader);
-    finish_worker(inner, key, &mut child, end)
+    finish_worker(inner, key, &mut child, started.as_ref(), end)
 }
 
 /// Sends the hello and waits for the worker's answer.
@@ -139,14 +141,14 @@ fn handshake(
     let payload = reader.bytes(frame.payload);
     match frame.kind {
         kind::READY => match wire::decode::<Ready>(payload) {
-            Ok(ready) if ready.protocol == PROTOCOL_VERSION && &ready.build == build_id() => {
-                Ok(())
-            }
+            Ok(ready) if ready.protocol == PROTOCOL_VERSION && &ready.build == build_id() => Ok(()),
             Ok(ready) => Err(End::Startup(Some(format!(
                 "the worker runs another build or protocol ({:?}, protocol {})",
                 ready.build, ready.protocol
             )))),
-            Err(e) => Err(End::Startup(Some(format!("unreadable handshake reply: {e}")))),
+            Err(e) => Err(End::Startup(Some(format!(
+                "unreadable handshake reply: {e}"
+            )))),
         },
         kind::REJECTED => Err(End::Startup(Some(format!(
             "the worker refused the handshake: {}",
@@ -232,7 +234,8 @@ fn serve(inner: &Inner, key: u64, reader: &mut FrameReader<PipeReader>) -> End {
                 let Some(task) = slot.in_flight.pop_front() else {
                     break;
                 };
-                slot.in_flight_bytes -= task.bytes;
+                slot.in_flight_bytes -= task.frame.len();
+                slot.replied += 1;
                 done.push((task.job, frame));
                 finished += 1;
                 st.record_run_time(elapsed);
@@ -259,14 +262,21 @@ fn serve(inner: &Inner, key: u64, reader: &mut FrameReader<PipeReader>) -> End {
     }
 }
 
-/// Reaps the worker, fails what it held, and decides whether a replacement starts.
-fn finish_worker(inner: &Inner, key: u64, child: &mut Child, end: End) -> bool {
+/// Reaps the worker, fails the tasks it started and did not report, queues again the ones
+/// it never started, and decides whether a replacement starts.
+fn finish_worker(
+    inner: &Inner,
+    key: u64,
+    child: &mut Child,
+    started: Option<&StartedCounter>,
+    end: End,
+) -> bool {
     let pid = child.id();
     if matches!(end, End::Protocol(_)) {
         // Not our protocol any more: nothing it says can be trusted, so it goes.
         spawn::signal(pid, libc::SIGKILL);
     }
-    let lost = {
+    let (held, replied) = {
         let mut st = inner.lock();
         match st.slot_mut(key) {
             Some(slot) => {
@@ -274,12 +284,22 @@ fn finish_worker(inner: &Inner, key: u64, child: &mut Child, end: End) -> bool {
                 slot.pid = None;
                 slot.writer = None;
                 slot.phase = Phase::Closing;
-                std::mem::take(&mut slot.in_flight)
+                slot.in_flight_bytes = 0;
+                (std::mem::take(&mut slot.in_flight), slot.replied)
             }
             None => Default::default(),
         }
     };
     let reason = spawn::exit_reason(child.wait());
+    // Reaped: the worker's last store to the counter is visible now.
+    let mut lost = held;
+    let unstarted = match started {
+        Some(counter) => {
+            let started_unreported = counter.load().saturating_sub(replied) as usize;
+            lost.split_off(started_unreported.min(lost.len()))
+        }
+        None => Default::default(),
+    };
     let error = match &end {
         End::Protocol(why) => Error::Serialization(format!(
             "worker process {pid} broke the wire protocol ({why}) and was stopped"
@@ -301,6 +321,23 @@ fn finish_worker(inner: &Inner, key: u64, child: &mut Child, end: End) -> bool {
                     format!("worker process {pid} exited during startup ({reason})")
                 });
                 inner.break_pool(&mut st, why, &mut deferred);
+            }
+        }
+        // Tasks the worker never started go first in line again, in their order; unless no
+        // worker will ever take them.
+        if st.broken.is_none() && st.kill_signal.is_none() {
+            for task in unstarted.into_iter().rev() {
+                st.queue.push_front(Work {
+                    id: task.id,
+                    frame: task.frame,
+                    job: task.job,
+                    claimed: true,
+                });
+            }
+            inner.dispatch(&mut st, &mut deferred);
+        } else {
+            for task in unstarted {
+                deferred.failed.push((task.job, error.clone()));
             }
         }
         let respawn = st.broken.is_none()

@@ -32,9 +32,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use cfutures_core::{Error, Future, Promise};
-use serde::de::DeserializeOwned;
 
-use crate::job::{Job, Pending};
+use crate::job::Job;
 use crate::spawn;
 use crate::wire::{self, Call, kind};
 
@@ -65,12 +64,16 @@ pub(crate) struct Work {
     pub(crate) id: u64,
     pub(crate) frame: Vec<u8>,
     pub(crate) job: Box<dyn Job>,
+    /// Its future is already marked running: it was sent to a worker that died before
+    /// starting it, and is queued again.
+    pub(crate) claimed: bool,
 }
 
-/// A task sent to a worker and not answered yet.
+/// A task sent to a worker and not answered yet. Keeps its frame so it can be sent to
+/// another worker if this one dies before starting it.
 pub(crate) struct InFlight {
     pub(crate) id: u64,
-    pub(crate) bytes: usize,
+    pub(crate) frame: Vec<u8>,
     pub(crate) job: Box<dyn Job>,
 }
 
@@ -99,6 +102,8 @@ pub(crate) struct Slot {
     pub(crate) in_flight_bytes: usize,
     /// Tasks sent to the current process (for `max_tasks_per_child`).
     sent: usize,
+    /// Replies received from the current process.
+    pub(crate) replied: u64,
     /// Bytes the pipe to the worker holds.
     pub(crate) capacity: usize,
 }
@@ -115,6 +120,7 @@ impl Slot {
             in_flight: VecDeque::new(),
             in_flight_bytes: 0,
             sent: 0,
+            replied: 0,
             capacity: 0,
         }
     }
@@ -223,13 +229,14 @@ impl Inner {
     }
 
     /// Encodes a task frame and queues it; the future completes with the worker's answer.
-    pub(crate) fn submit_encoded<R, E>(
+    /// `job` wraps the future's promise in the record that decodes the worker's answer.
+    pub(crate) fn submit_encoded<T, E>(
         self: &Arc<Self>,
         call: Call,
         encode: E,
-    ) -> Result<Future<R>, Error>
+        job: fn(Promise<T>) -> Box<dyn Job>,
+    ) -> Result<Future<T>, Error>
     where
-        R: DeserializeOwned + Send + Sync + 'static,
         E: FnOnce(&mut Vec<u8>) -> postcard::Result<()>,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -250,7 +257,8 @@ impl Inner {
         self.enqueue(Work {
             id,
             frame,
-            job: Box::new(Pending { promise }),
+            job: job(promise),
+            claimed: false,
         })
         .map_err(|(error, work)| {
             // Dropped outside the lock: the future was never handed out.
@@ -323,7 +331,7 @@ impl Inner {
             let Some(work) = st.queue.pop_front() else {
                 break;
             };
-            if !work.job.start() {
+            if !work.claimed && !work.job.start() {
                 deferred.garbage.push(work.job);
                 continue;
             }
@@ -331,7 +339,7 @@ impl Inner {
             slot.outbox.extend_from_slice(&work.frame);
             slot.in_flight.push_back(InFlight {
                 id: work.id,
-                bytes,
+                frame: work.frame,
                 job: work.job,
             });
             slot.in_flight_bytes += bytes;
@@ -423,7 +431,12 @@ impl Inner {
             let mut st = self.lock();
             st.shutdown = true;
             if cancel_futures {
-                cancelled.extend(st.queue.drain(..).map(|w| w.job));
+                // Work queued again after its worker died is already running in Python's
+                // terms (its future says so) and is kept.
+                let (kept, pending): (VecDeque<Work>, VecDeque<Work>) =
+                    st.queue.drain(..).partition(|w| w.claimed);
+                st.queue = kept;
+                cancelled.extend(pending.into_iter().map(|w| w.job));
             }
             self.close_finished(&mut st);
         }

@@ -15,6 +15,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use cfutures_core::ExitReason;
 
 use crate::identity::executable;
+use crate::started::StartedCounter;
 use crate::worker::WORKER_ENV;
 
 /// Pipe buffers we ask the kernel for: large enough that many queued tasks fit, so a writer
@@ -28,6 +29,8 @@ pub(crate) struct Spawned {
     pub(crate) from_worker: PipeReader,
     /// How many bytes the pipe to the worker holds.
     pub(crate) capacity: usize,
+    /// How many tasks the worker has started (see `started.rs`), where available.
+    pub(crate) started: Option<StartedCounter>,
 }
 
 /// Starts one worker. The calling thread becomes the one whose exit the worker's parent-death
@@ -39,15 +42,23 @@ pub(crate) fn spawn_worker() -> io::Result<Spawned> {
     let capacity = grow_pipe(task_write.as_fd());
     grow_pipe(reply_write.as_fd());
 
+    let (started, started_fd) = match StartedCounter::create() {
+        Ok((counter, fd)) => (Some(counter), Some(fd)),
+        Err(_) => (None, None),
+    };
     let child_in = task_read.as_raw_fd();
     let child_out = reply_write.as_raw_fd();
+    let child_started = started_fd.as_ref().map_or(-1, |fd| fd.as_raw_fd());
     let parent_pid = std::process::id();
     let mut command = Command::new(executable()?);
     if let Some(arg0) = std::env::args_os().next() {
         command.arg0(arg0);
     }
     command
-        .env(WORKER_ENV, format!("{child_in},{child_out}"))
+        .env(
+            WORKER_ENV,
+            format!("{child_in},{child_out},{child_started}"),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit());
@@ -55,8 +66,8 @@ pub(crate) fn spawn_worker() -> io::Result<Spawned> {
     // async-signal-safe functions (fcntl, prctl, getppid), allocating nothing.
     unsafe {
         command.pre_exec(move || {
-            for fd in [child_in, child_out] {
-                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+            for fd in [child_in, child_out, child_started] {
+                if fd >= 0 && libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
                     return Err(io::Error::last_os_error());
                 }
             }
@@ -67,11 +78,13 @@ pub(crate) fn spawn_worker() -> io::Result<Spawned> {
     // The worker holds its ends now; ours must go, or we would never see end of file.
     drop(task_read);
     drop(reply_write);
+    drop(started_fd);
     Ok(Spawned {
         child,
         to_worker: task_write,
         from_worker: reply_read,
         capacity,
+        started,
     })
 }
 
@@ -84,7 +97,9 @@ fn set_parent_death_signal(parent_pid: u32) -> io::Result<()> {
     // The parent may have died before the prctl took effect: then no signal will come.
     // SAFETY: getppid cannot fail.
     if unsafe { libc::getppid() } as u32 != parent_pid {
-        return Err(io::Error::other("the parent exited while the worker started"));
+        return Err(io::Error::other(
+            "the parent exited while the worker started",
+        ));
     }
     Ok(())
 }

@@ -107,7 +107,10 @@ impl std::fmt::Display for FrameError {
         match self {
             FrameError::Io(e) => write!(f, "reading the wire failed: {e}"),
             FrameError::TooLarge { len, limit } => {
-                write!(f, "a frame of {len} bytes exceeds the limit of {limit} bytes")
+                write!(
+                    f,
+                    "a frame of {len} bytes exceeds the limit of {limit} bytes"
+                )
             }
             FrameError::Empty => f.write_str("an empty frame"),
             FrameError::Truncated => f.write_str("the stream ended inside a frame"),
@@ -335,7 +338,10 @@ mod tests {
         let big = encode(&[(1, vec![0; 100])]);
         assert!(matches!(
             frames_of(big.clone(), 50),
-            Err(FrameError::TooLarge { len: 101, limit: 50 })
+            Err(FrameError::TooLarge {
+                len: 101,
+                limit: 50
+            })
         ));
         assert!(matches!(
             frames_of(vec![0, 0, 0, 0], 50),

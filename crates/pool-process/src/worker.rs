@@ -7,8 +7,8 @@
 //!
 //! The worker serves one task at a time, in arrival order, on its main thread: it reads a
 //! frame, calls the entry point under `catch_unwind`, and appends the reply to a buffer it
-//! writes out whenever no further task is already waiting, so a burst of small tasks costs one
-//! `write` rather than one per task.
+//! writes out whenever no further task is already waiting (or the oldest reply has waited a
+//! millisecond), so a burst of small tasks costs one `write` rather than one per task.
 
 use std::backtrace::Backtrace;
 use std::cell::RefCell;
@@ -16,16 +16,22 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::entry;
 use crate::identity::build_id;
+use crate::started;
 use crate::wire::{
     self, Call, Failure, FrameReader, Hello, PROTOCOL_VERSION, REPLY_HEADER, Ready, kind,
 };
 
-/// The environment variable that puts a process in worker mode: `"<read fd>,<write fd>"`.
+/// The environment variable that puts a process in worker mode:
+/// `"<read fd>,<write fd>,<started-counter fd or -1>"`.
 pub(crate) const WORKER_ENV: &str = "CFUTURES_PROCESS_WORKER";
+
+/// The longest a finished task's reply waits in the worker's buffer for others to join it.
+const MAX_BATCH_DELAY: Duration = Duration::from_millis(1);
 
 /// Exit code of a worker that refused or could not read its handshake.
 const EXIT_HANDSHAKE: i32 = 70;
@@ -42,12 +48,14 @@ pub(crate) fn enter_if_worker() {
     // Removing the variable keeps processes this worker starts from thinking they are workers.
     unsafe { std::env::remove_var(WORKER_ENV) };
     let fds = value.to_str().and_then(|v| {
-        let (a, b) = v.split_once(',')?;
-        Some((a.parse::<RawFd>().ok()?, b.parse::<RawFd>().ok()?))
+        let mut parts = v.split(',').map(|p| p.parse::<RawFd>().ok());
+        let fds = (parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(fds)
     });
     let code = match fds {
-        Some((input, output)) => {
-            match panic::catch_unwind(AssertUnwindSafe(|| serve(input, output))) {
+        Some((input, output, started)) => {
+            let started = started::worker_counter(started);
+            match panic::catch_unwind(AssertUnwindSafe(|| serve(input, output, started))) {
                 Ok(code) => code,
                 Err(_) => EXIT_PROTOCOL,
             }
@@ -82,7 +90,7 @@ thread_local! {
 }
 
 /// Serves tasks until end of file; returns the exit code.
-fn serve(input: RawFd, output: RawFd) -> i32 {
+fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>) -> i32 {
     for fd in [input, output] {
         // SAFETY: marks our own inherited descriptor close-on-exec, so processes a task starts
         // do not hold the wire open.
@@ -154,6 +162,8 @@ fn serve(input: RawFd, output: RawFd) -> i32 {
     }
     out.clear();
 
+    let mut tasks: u64 = 0;
+    let mut unsent_since: Option<Instant> = None;
     loop {
         let frame = match reader.parse() {
             Ok(Some(frame)) => frame,
@@ -164,6 +174,7 @@ fn serve(input: RawFd, output: RawFd) -> i32 {
                         return 0;
                     }
                     out.clear();
+                    unsent_since = None;
                 }
                 match reader.fill() {
                     Ok(true) => continue,
@@ -197,6 +208,12 @@ fn serve(input: RawFd, output: RawFd) -> i32 {
             entry: entry as i64,
             fn_word,
         };
+        tasks += 1;
+        if let Some(started) = started {
+            // Before any of the task's code runs: if we die from here on, the parent knows
+            // this task started (see `started.rs`).
+            started.store(tasks, Ordering::Release);
+        }
         let start = wire::begin_frame(&mut out, kind::DONE);
         let header = out.len();
         out.extend_from_slice(&[0; REPLY_HEADER]);
@@ -227,16 +244,21 @@ fn serve(input: RawFd, output: RawFd) -> i32 {
                 let header = out.len();
                 out.extend_from_slice(&[0; REPLY_HEADER]);
                 write_reply_header(&mut out, header, id, elapsed);
-                let short = Failure::Serialization("the task's failure was too large to send".into());
+                let short =
+                    Failure::Serialization("the task's failure was too large to send".into());
                 let _ = postcard::to_io(&short, &mut out);
                 let _ = wire::end_frame(&mut out, start, usize::MAX);
             }
         }
-        if out.len() >= 256 * 1024 {
+        // Replies wait for the next flush only briefly: a crash loses the unsent ones (their
+        // tasks ran, so they cannot be run again), and the parent wants its results.
+        let oldest = *unsent_since.get_or_insert(began);
+        if out.len() >= 256 * 1024 || oldest.elapsed() >= MAX_BATCH_DELAY {
             if output.write_all(&out).is_err() {
                 return 0;
             }
             out.clear();
+            unsent_since = None;
         }
     }
 }
@@ -261,18 +283,26 @@ fn run(call: Call, arg: &[u8], out: &mut Vec<u8>) -> Result<(), Failure> {
     // (see `entry.rs` for the full argument).
     let (entry, fn_word) = unsafe { entry::resolve(call) };
     let mark = out.len();
-    match panic::catch_unwind(AssertUnwindSafe(|| entry(fn_word, arg, out))) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(message)) => {
-            out.truncate(mark);
-            Err(Failure::Serialization(message))
-        }
+    let outcome =
+        catch_task(|| entry(fn_word, arg, out)).and_then(|r| r.map_err(Failure::Serialization));
+    if outcome.is_err() {
+        out.truncate(mark);
+    }
+    outcome
+}
+
+/// Runs `f`, turning a panic into [`Failure::Panicked`] with the message and, in a worker,
+/// the location and backtrace the panic hook recorded.
+pub(crate) fn catch_task<T>(f: impl FnOnce() -> T) -> Result<T, Failure> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Ok(value),
         Err(payload) => {
-            out.truncate(mark);
             let message = panic_message(&*payload);
             // Dropping a payload may itself panic; that must not take the worker down.
             let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
-            let backtrace = PANIC_TRACE.with(|t| t.borrow_mut().take()).unwrap_or_default();
+            let backtrace = PANIC_TRACE
+                .with(|t| t.borrow_mut().take())
+                .unwrap_or_default();
             Err(Failure::Panicked { message, backtrace })
         }
     }

@@ -41,7 +41,9 @@ fn submit_runs_functions_closures_and_pointers_in_another_process() {
         tags: vec![1, 2, 3],
     };
     let moved = pool.submit(shift, p).unwrap();
-    let closure = pool.submit(|s: String| s.repeat(2), "ab".to_string()).unwrap();
+    let closure = pool
+        .submit(|s: String| s.repeat(2), "ab".to_string())
+        .unwrap();
     let pointer: fn(u8) -> Option<u8> = u8::checked_mul_two;
     let via_pointer = pool.submit(pointer, 200).unwrap();
     let where_ = pool.submit(pid, ()).unwrap();
@@ -78,7 +80,10 @@ fn capturing_closures_are_refused() {
 
 #[test]
 fn bad_settings_are_typed_errors() {
-    let err = ProcessPoolExecutor::builder().max_workers(0).build().unwrap_err();
+    let err = ProcessPoolExecutor::builder()
+        .max_workers(0)
+        .build()
+        .unwrap_err();
     assert_eq!(
         err,
         Error::InvalidArgument("max_workers must be greater than 0".into())
@@ -95,7 +100,10 @@ fn bad_settings_are_typed_errors() {
     assert!(matches!(err, Error::InvalidArgument(_)));
     let pool = pool(1);
     let err = pool.map(pid, [(), ()], 0).unwrap_err();
-    assert_eq!(err, Error::InvalidArgument("chunksize must be >= 1".into()));
+    assert_eq!(
+        err,
+        Error::InvalidArgument("chunksize must be >= 1.".into())
+    );
 }
 
 #[test]
@@ -149,18 +157,46 @@ fn fail_on_three(x: u32) -> u32 {
 }
 
 #[test]
-fn map_stops_at_the_first_failed_chunk() {
+fn a_panicking_item_fails_only_itself_and_map_goes_on() {
     let pool = pool(2);
     let got: Vec<Result<u32, Error>> = pool.map(fail_on_three, 0..10, 2).unwrap().collect();
-    // Chunks [0,1] then [2,3]: the second fails at its first item and the iteration ends.
-    assert_eq!(got.len(), 3);
-    assert_eq!(got[0], Ok(0));
-    assert_eq!(got[1], Ok(1));
-    assert!(
-        matches!(&got[2], Err(Error::Panicked { message, .. }) if message.contains("three")),
-        "{:?}",
-        got[2]
-    );
+    assert_eq!(got.len(), 10);
+    for (i, result) in got.iter().enumerate() {
+        if i == 3 {
+            assert!(
+                matches!(result, Err(Error::Panicked { message, .. }) if message.contains("three")),
+                "{result:?}"
+            );
+        } else {
+            assert_eq!(result, &Ok(i as u32));
+        }
+    }
+}
+
+#[test]
+fn map_with_a_buffersize_takes_an_endless_input() {
+    let pool = pool(2);
+    let options = cfutures_process::MapOptions::new().buffersize(3);
+    let got: Vec<u64> = pool
+        .map_with(|x: u64| x + 1, 0u64.., 5, options)
+        .unwrap()
+        .take(23)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(got, (1..=23).collect::<Vec<u64>>());
+}
+
+#[test]
+fn map_results_work_with_the_helpers() {
+    let pool = pool(2);
+    let futures: Vec<_> = (0..8u64)
+        .map(|i| pool.submit(|x: u64| x * 3, i).unwrap())
+        .collect();
+    let mut seen: Vec<u64> = cfutures_helpers::as_completed(futures, Some(common::PATIENCE))
+        .map(|f| *f.unwrap().result().unwrap())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, (0..8u64).map(|x| x * 3).collect::<Vec<_>>());
 }
 
 static INIT_VALUE: AtomicU64 = AtomicU64::new(0);
@@ -369,7 +405,9 @@ fn terminate_on_a_pool_that_never_started_is_harmless() {
 #[test]
 fn dropping_the_pool_waits_for_its_work() {
     let pool = pool(2);
-    let futures: Vec<_> = (0..20).map(|i| pool.submit(|x: u32| x + 1, i).unwrap()).collect();
+    let futures: Vec<_> = (0..20)
+        .map(|i| pool.submit(|x: u32| x + 1, i).unwrap())
+        .collect();
     drop(pool);
     for (i, future) in futures.iter().enumerate() {
         assert!(future.done());
@@ -431,13 +469,21 @@ fn shout(line: String) {
 #[ignore = "helper: run by task_output_reaches_the_parents_streams"]
 fn helper_print_from_a_worker() {
     let pool = pool(1);
-    pool.submit(shout, "hello".to_string()).unwrap().result().unwrap();
+    pool.submit(shout, "hello".to_string())
+        .unwrap()
+        .result()
+        .unwrap();
 }
 
 #[test]
 fn task_output_reaches_the_parents_streams() {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "helper_print_from_a_worker", "--nocapture"])
+        .args([
+            "--ignored",
+            "--exact",
+            "helper_print_from_a_worker",
+            "--nocapture",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");

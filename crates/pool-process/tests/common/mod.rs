@@ -24,7 +24,12 @@ fn mkfifo(path: &PathBuf) {
     let c = CString::new(path.to_str().unwrap()).unwrap();
     // SAFETY: a valid NUL-terminated path.
     let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
-    assert_eq!(rc, 0, "mkfifo {path:?}: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "mkfifo {path:?}: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 impl Gate {
@@ -68,7 +73,10 @@ impl Gate {
 
     /// Lets the task waiting in [`gated`] finish.
     pub fn release(&self) {
-        let mut f = std::fs::OpenOptions::new().write(true).open(&self.release).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.release)
+            .unwrap();
         f.write_all(b"go").unwrap();
     }
 }
@@ -85,7 +93,10 @@ pub fn gated(paths: (String, String)) -> u32 {
     let pid = std::process::id();
     std::fs::write(&paths.0, pid.to_string()).unwrap();
     let mut buf = Vec::new();
-    std::fs::File::open(&paths.1).unwrap().read_to_end(&mut buf).unwrap();
+    std::fs::File::open(&paths.1)
+        .unwrap()
+        .read_to_end(&mut buf)
+        .unwrap();
     pid
 }
 
@@ -112,7 +123,11 @@ pub fn wait_exit(pid: u32, timeout: Duration) -> bool {
         // Already gone (ESRCH).
         return std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
     }
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd.
     let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
     // SAFETY: closing the descriptor pidfd_open gave us.
