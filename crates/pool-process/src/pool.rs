@@ -90,6 +90,9 @@ pub(crate) enum Phase {
 /// One worker process (over its lifetime, a sequence of them: replacements reuse the slot).
 pub(crate) struct Slot {
     pub(crate) key: u64,
+    /// Counts the processes this slot has had; a writer of an earlier one stops touching the
+    /// slot (its outbox and `flushing` belong to the new process).
+    epoch: u64,
     /// Set while the process exists and is not reaped, so signalling it is safe.
     pub(crate) pid: Option<u32>,
     pub(crate) phase: Phase,
@@ -109,9 +112,10 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    fn new(key: u64) -> Self {
+    fn new(key: u64, epoch: u64) -> Self {
         Slot {
             key,
+            epoch,
             pid: None,
             phase: Phase::Starting,
             writer: None,
@@ -135,7 +139,7 @@ impl Slot {
 
     /// Resets for a replacement process.
     pub(crate) fn restart(&mut self) {
-        *self = Slot::new(self.key);
+        *self = Slot::new(self.key, self.epoch + 1);
     }
 }
 
@@ -194,8 +198,8 @@ impl State {
 /// Work taken out under the lock, to be finished after it is released.
 #[derive(Default)]
 pub(crate) struct Deferred {
-    /// Slots whose outbox this thread must write.
-    pub(crate) flush: Vec<u64>,
+    /// Slots (and their epochs) whose outbox this thread must write.
+    pub(crate) flush: Vec<(u64, u64)>,
     /// Jobs to drop outside the lock (cancelled before they were sent).
     pub(crate) garbage: Vec<Box<dyn Job>>,
     /// Jobs to fail, with the error.
@@ -295,7 +299,7 @@ impl Inner {
     fn start_slot(self: &Arc<Self>, st: &mut State, deferred: &mut Deferred) {
         let key = st.next_key;
         st.next_key += 1;
-        st.slots.push(Slot::new(key));
+        st.slots.push(Slot::new(key, 0));
         st.monitors.retain(|h| !h.is_finished());
         let inner = Arc::clone(self);
         let spawned = std::thread::Builder::new()
@@ -346,7 +350,7 @@ impl Inner {
             slot.sent += 1;
             if !slot.flushing {
                 slot.flushing = true;
-                deferred.flush.push(slot.key);
+                deferred.flush.push((slot.key, slot.epoch));
             }
         }
         // Cancelled futures may have emptied the queue: idle workers may now be done.
@@ -384,8 +388,8 @@ impl Inner {
 
     /// Writes outboxes, drops and fails jobs: the part of a state change done unlocked.
     pub(crate) fn finish_deferred(&self, deferred: Deferred) {
-        for key in deferred.flush {
-            self.flush(key);
+        for (key, epoch) in deferred.flush {
+            self.flush(key, epoch);
         }
         drop(deferred.garbage);
         for (job, error) in deferred.failed {
@@ -394,13 +398,17 @@ impl Inner {
     }
 
     /// Writes `key`'s outbox until it stays empty. Only the thread that set `flushing` calls
-    /// this, so frames leave in the order they were appended.
-    fn flush(&self, key: u64) {
+    /// this, so frames leave in the order they were appended, and it stops if the slot moved
+    /// on to another process.
+    fn flush(&self, key: u64, epoch: u64) {
         let mut buffer = Vec::new();
         loop {
             let (writer, pid) = {
                 let mut st = self.lock();
                 let Some(slot) = st.slot_mut(key) else { return };
+                if slot.epoch != epoch {
+                    return;
+                }
                 if slot.outbox.is_empty() {
                     slot.flushing = false;
                     if slot.outbox.capacity() < buffer.capacity() {
