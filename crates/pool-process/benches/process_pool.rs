@@ -86,6 +86,12 @@ fn p2_map(c: &mut Criterion) {
 fn p3_primes(c: &mut Criterion) {
     let mut group = c.benchmark_group("P3 primes");
     group.bench_function("sequential", |b| b.iter(|| black_box(PRIMES.map(is_prime))));
+    group.bench_function("pool start, one empty task, shutdown", |b| {
+        b.iter(|| {
+            let pool = ProcessPoolExecutor::new().unwrap();
+            pool.submit(empty, ()).unwrap().result().unwrap();
+        })
+    });
     group.bench_function("pool end to end", |b| {
         b.iter(|| {
             let pool = ProcessPoolExecutor::new().unwrap();

@@ -41,9 +41,10 @@
 //!   [`ProcessPoolExecutor::submit`]'s contract: plain functions and capture-free closures
 //!   only).
 //! - **Faults**: a panic fails its future with the message and the worker's backtrace; a
-//!   worker that dies fails only the futures it held, with [`Error::WorkerDied`]; workers
-//!   die with their parent (parent-death signal and end of file on the wire); every worker is
-//!   reaped.
+//!   worker that dies fails only the task it was running, with [`Error::WorkerDied`] (a
+//!   counter in shared memory tells which tasks it had started; the others run elsewhere);
+//!   a replacement starts; workers die with their parent (parent-death signal and end of file
+//!   on the wire); every worker is reaped.
 //! - **Speed**: several tasks are kept in flight per worker (as many as hide a round trip,
 //!   judged from the run times workers report), and replies and refills are batched.
 //!

@@ -355,3 +355,71 @@ fn finish_worker(
     inner.finish_deferred(deferred);
     respawn
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spawn::spawn_worker;
+
+    /// Starts a real worker (this test binary re-executed), sends `hello`, returns the kind
+    /// and payload of its answer and how it exited.
+    fn handshake_with(hello: &Hello) -> (u8, Vec<u8>, std::process::ExitStatus) {
+        let Spawned {
+            mut child,
+            to_worker,
+            from_worker,
+            ..
+        } = spawn_worker().unwrap();
+        let mut bytes = Vec::new();
+        wire::push_message(&mut bytes, kind::HELLO, hello, usize::MAX).unwrap();
+        (&to_worker).write_all(&bytes).unwrap();
+        drop(to_worker);
+        let mut reader = FrameReader::new(from_worker, 1 << 20);
+        let frame = reader.next().unwrap().unwrap();
+        let payload = reader.bytes(frame.payload).to_vec();
+        (frame.kind, payload, child.wait().unwrap())
+    }
+
+    fn good_hello() -> Hello {
+        Hello {
+            protocol: PROTOCOL_VERSION,
+            build: build_id().clone(),
+            max_frame: 1 << 20,
+            initializer: None,
+        }
+    }
+
+    #[test]
+    fn a_worker_answers_a_good_handshake_and_exits_at_end_of_file() {
+        let (kind, payload, status) = handshake_with(&good_hello());
+        assert_eq!(kind, kind::READY);
+        let ready: Ready = wire::decode(&payload).unwrap();
+        assert_eq!(&ready.build, build_id());
+        assert_eq!(status.code(), Some(0));
+    }
+
+    #[test]
+    fn a_worker_refuses_another_build() {
+        let mut hello = good_hello();
+        hello.build.exe[1] ^= 1; // another inode
+        let (kind, payload, status) = handshake_with(&hello);
+        assert_eq!(kind, kind::REJECTED);
+        let why: String = wire::decode(&payload).unwrap();
+        assert!(why.contains("not the parent's build"), "{why}");
+        assert_eq!(status.code(), Some(70));
+
+        let mut hello = good_hello();
+        hello.build.layout += 16; // another code layout
+        assert_eq!(handshake_with(&hello).0, kind::REJECTED);
+    }
+
+    #[test]
+    fn a_worker_refuses_another_protocol_version() {
+        let mut hello = good_hello();
+        hello.protocol += 1;
+        let (kind, payload, _) = handshake_with(&hello);
+        assert_eq!(kind, kind::REJECTED);
+        let why: String = wire::decode(&payload).unwrap();
+        assert!(why.contains("protocol"), "{why}");
+    }
+}

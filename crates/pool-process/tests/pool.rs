@@ -492,3 +492,47 @@ fn task_output_reaches_the_parents_streams() {
     assert!(stdout.contains("worker says: hello"), "{stdout}");
     assert!(stderr.contains("worker complains: hello"), "{stderr}");
 }
+
+/// The descriptors of a child process that are pipes, as `ls -l /proc/self/fd` shows them.
+fn pipes_of_a_child_process() -> usize {
+    let output = std::process::Command::new("ls")
+        .args(["-l", "/proc/self/fd"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.contains("pipe:"))
+        .count()
+}
+
+fn pipes_in_a_grandchild(_: ()) -> usize {
+    pipes_of_a_child_process()
+}
+
+#[test]
+fn the_wire_is_inherited_by_no_other_process() {
+    // Pipes the test process itself may have inherited (a job server, a harness) show up in
+    // every child; ours must not add any.
+    let baseline = pipes_of_a_child_process();
+    let pool = pool(2);
+    let in_worker = pool.submit(pipes_in_a_grandchild, ()).unwrap();
+    let _more: Vec<_> = (0..4).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    // Neither a worker's ends of its pipes reach the processes it starts, nor the parent's
+    // ends the parent's other children.
+    assert_eq!(in_worker.result(), Ok(&baseline));
+    assert_eq!(pipes_of_a_child_process(), baseline);
+}
+
+fn nested_pool(n: u64) -> u64 {
+    let inner = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .build()
+        .unwrap();
+    *inner.submit(|x: u64| x + 1, n).unwrap().result().unwrap()
+}
+
+#[test]
+fn a_task_may_use_a_process_pool_of_its_own() {
+    let pool = pool(1);
+    assert_eq!(pool.submit(nested_pool, 41).unwrap().result(), Ok(&42));
+}
