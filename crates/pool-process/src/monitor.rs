@@ -46,7 +46,7 @@ enum End {
 pub(crate) fn run(inner: Arc<Inner>, key: u64) {
     MONITOR_OF.with(|m| m.set(Arc::as_ptr(&inner) as usize));
     loop {
-        let spawned = match spawn::spawn_worker() {
+        let spawned = match spawn::spawn_worker(inner.config.max_frame) {
             Ok(spawned) => spawned,
             Err(e) => {
                 spawn_failed(&inner, key, e);
@@ -369,7 +369,7 @@ mod tests {
             to_worker,
             from_worker,
             ..
-        } = spawn_worker().unwrap();
+        } = spawn_worker(1 << 20).unwrap();
         let mut bytes = Vec::new();
         wire::push_message(&mut bytes, kind::HELLO, hello, usize::MAX).unwrap();
         (&to_worker).write_all(&bytes).unwrap();

@@ -469,11 +469,23 @@ impl Inner {
     pub(crate) fn force_shutdown(&self, signal: i32) {
         self.lock().kill_signal = Some(signal);
         self.shutdown(false, true);
-        let st = self.lock();
-        for slot in &st.slots {
-            if let Some(pid) = slot.pid {
-                spawn::signal(pid, signal);
+        let mut stranded = Vec::new();
+        {
+            let mut st = self.lock();
+            // What is left in the queue was sent to a worker that died before starting it
+            // (so its future is running and cannot be cancelled); no worker will take it now.
+            stranded.extend(st.queue.drain(..).map(|w| w.job));
+            self.close_finished(&mut st);
+            for slot in &st.slots {
+                if let Some(pid) = slot.pid {
+                    spawn::signal(pid, signal);
+                }
             }
+        }
+        for job in stranded {
+            job.finish(Err(Error::Broken(
+                "the pool's workers were terminated before this task started".into(),
+            )));
         }
     }
 

@@ -36,7 +36,7 @@ pub(crate) struct Spawned {
 /// Starts one worker. The calling thread becomes the one whose exit the worker's parent-death
 /// signal follows (Linux ties `PR_SET_PDEATHSIG` to the thread that forked), so callers spawn
 /// from a thread that outlives the worker.
-pub(crate) fn spawn_worker() -> io::Result<Spawned> {
+pub(crate) fn spawn_worker(max_frame: usize) -> io::Result<Spawned> {
     let (task_read, task_write) = io::pipe()?;
     let (reply_read, reply_write) = io::pipe()?;
     let capacity = grow_pipe(task_write.as_fd());
@@ -57,7 +57,7 @@ pub(crate) fn spawn_worker() -> io::Result<Spawned> {
     command
         .env(
             WORKER_ENV,
-            format!("{child_in},{child_out},{child_started}"),
+            format!("{child_in},{child_out},{child_started},{max_frame}"),
         )
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())

@@ -27,7 +27,7 @@ use crate::wire::{
 };
 
 /// The environment variable that puts a process in worker mode:
-/// `"<read fd>,<write fd>,<started-counter fd or -1>"`.
+/// `"<read fd>,<write fd>,<started-counter fd or -1>,<frame limit>"`.
 pub(crate) const WORKER_ENV: &str = "CFUTURES_PROCESS_WORKER";
 
 /// The longest a finished task's reply waits in the worker's buffer for others to join it.
@@ -48,14 +48,17 @@ pub(crate) fn enter_if_worker() {
     // Removing the variable keeps processes this worker starts from thinking they are workers.
     unsafe { std::env::remove_var(WORKER_ENV) };
     let fds = value.to_str().and_then(|v| {
-        let mut parts = v.split(',').map(|p| p.parse::<RawFd>().ok());
-        let fds = (parts.next()??, parts.next()??, parts.next()??);
-        parts.next().is_none().then_some(fds)
+        let mut parts = v.split(',');
+        let mut fd = || parts.next()?.parse::<RawFd>().ok();
+        let fds = (fd()?, fd()?, fd()?);
+        let limit = parts.next()?.parse::<usize>().ok()?;
+        parts.next().is_none().then_some((fds, limit))
     });
     let code = match fds {
-        Some((input, output, started)) => {
+        Some(((input, output, started), limit)) => {
             let started = started::worker_counter(started);
-            match panic::catch_unwind(AssertUnwindSafe(|| serve(input, output, started))) {
+            let serving = || serve(input, output, started, limit);
+            match panic::catch_unwind(AssertUnwindSafe(serving)) {
                 Ok(code) => code,
                 Err(_) => EXIT_PROTOCOL,
             }
@@ -90,7 +93,7 @@ thread_local! {
 }
 
 /// Serves tasks until end of file; returns the exit code.
-fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>) -> i32 {
+fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: usize) -> i32 {
     for fd in [input, output] {
         // SAFETY: marks our own inherited descriptor close-on-exec, so processes a task starts
         // do not hold the wire open.
@@ -101,8 +104,9 @@ fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>) -> i32 {
     let (input, mut output) = unsafe { (File::from_raw_fd(input), File::from_raw_fd(output)) };
     install_panic_hook();
 
-    // Until the handshake says otherwise, only a small frame is expected.
-    let mut reader = FrameReader::new(input, 1 << 20);
+    // The limit comes with the worker variable, so even the hello (which carries the
+    // initializer's argument) is held to it.
+    let mut reader = FrameReader::new(input, limit);
     let hello = match reader.next() {
         Ok(Some(frame)) if frame.kind == kind::HELLO => {
             match wire::decode::<Hello>(reader.bytes(frame.payload)) {

@@ -223,6 +223,30 @@ fn the_initializer_runs_once_in_each_worker() {
     assert_eq!(INIT_VALUE.load(Ordering::SeqCst), 0, "never in the parent");
 }
 
+static INIT_BYTES: AtomicU64 = AtomicU64::new(0);
+
+fn remember_size(blob: Vec<u8>) {
+    INIT_BYTES.store(blob.iter().map(|&b| b as u64).sum(), Ordering::SeqCst);
+}
+
+fn recall_size(_: ()) -> u64 {
+    INIT_BYTES.load(Ordering::SeqCst)
+}
+
+#[test]
+fn a_large_initializer_argument_arrives_whole() {
+    let blob = vec![1u8; 3 << 20];
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .initializer(remember_size, blob)
+        .build()
+        .unwrap();
+    assert_eq!(
+        pool.submit(recall_size, ()).unwrap().result(),
+        Ok(&(3 << 20))
+    );
+}
+
 fn failing_initializer(message: String) {
     panic!("{message}");
 }
