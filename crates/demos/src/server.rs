@@ -253,6 +253,9 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Head> {
     let mut total = 0;
     let mut request_line = None;
     loop {
+        if total >= MAX_HEAD {
+            return Ok(Head::TooLarge);
+        }
         let mut line = Vec::new();
         let limit = (MAX_HEAD - total) as u64;
         let n = reader.by_ref().take(limit).read_until(b'\n', &mut line)?;
@@ -379,6 +382,13 @@ mod tests {
         assert!(reply.starts_with("HTTP/1.1 400 "), "{reply}");
         let huge = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_HEAD));
         let reply = exchange(&server, huge.as_bytes());
+        assert!(reply.starts_with("HTTP/1.1 431 "), "{reply:.40}");
+        // Many short header lines add up to the limit just the same.
+        let many = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "X-Pad: 0123456789\r\n".repeat(1000)
+        );
+        let reply = exchange(&server, many.as_bytes());
         assert!(reply.starts_with("HTTP/1.1 431 "), "{reply:.40}");
         let reply = exchange(&server, b"GET /status-503 HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(reply.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
