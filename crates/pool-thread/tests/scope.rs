@@ -169,7 +169,7 @@ fn a_scope_inside_the_only_worker_completes() {
 fn submitting_to_a_shut_down_pool_in_a_scope_is_an_error() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
     pool.shutdown(true, false);
-    let data = vec![1];
+    let data = [1];
     let err = pool.scope(|s| s.submit(|| data.len()).unwrap_err());
     assert_eq!(err, Error::ShutDown);
 }

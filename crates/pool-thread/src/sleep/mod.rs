@@ -44,7 +44,7 @@ pub use self::counters::MAX_THREADS;
 
 /// Spin rounds (each a fresh search) before a worker announces itself sleepy. Loom explores
 /// every interleaving of every round, so its models keep this short.
-const ROUNDS_UNTIL_SLEEPY: u32 = if cfg!(loom) { 1 } else { 32 };
+const ROUNDS_UNTIL_SLEEPY: u32 = if cfg!(loom) { 0 } else { 32 };
 /// The first rounds only pause the core (`spin_loop`); later ones yield the thread.
 const SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 6 };
 
@@ -54,7 +54,6 @@ pub struct Sleep {
     counters: AtomicCounters,
 }
 
-#[derive(Default)]
 struct WorkerSleepState {
     /// Set by the worker right before it blocks, cleared by whoever wakes it.
     is_blocked: Mutex<bool>,
@@ -77,7 +76,14 @@ impl Sleep {
     pub fn new(slots: usize) -> Self {
         assert!(slots <= MAX_THREADS, "at most {MAX_THREADS} workers");
         Sleep {
-            states: (0..slots).map(|_| CachePadded::default()).collect(),
+            states: (0..slots)
+                .map(|_| {
+                    CachePadded::new(WorkerSleepState {
+                        is_blocked: Mutex::new(false),
+                        condvar: Condvar::new(),
+                    })
+                })
+                .collect(),
             counters: AtomicCounters::new(),
         }
     }
@@ -115,6 +121,8 @@ impl Sleep {
     /// The worker's search failed: spin, announce sleepy, or sleep, depending on how long it
     /// has been looking. `has_work` is the last look taken after registering as a sleeper; it
     /// must see every queue and the pool's shutdown state.
+    // Under loom the round limits are 0, which makes two comparisons constant.
+    #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
     pub fn no_work_found(&self, idle: &mut IdleState, has_work: impl FnOnce() -> bool) {
         if idle.rounds < ROUNDS_UNTIL_SLEEPY {
             if idle.rounds < SPIN_ROUNDS {
