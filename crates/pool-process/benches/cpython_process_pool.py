@@ -53,6 +53,13 @@ def main():
         s = best(p1)
         print(f"P1 submit+result empty x{n}: {s:.4f} s, {n / s:,.0f} tasks/s")
 
+        def p1_serial():
+            for _ in range(2000):
+                ex.submit(empty).result()
+
+        s = best(p1_serial, runs=3)
+        print(f"P1 one at a time x2000: {s / 2000 * 1e6:.1f} us per round trip")
+
         for chunksize, m in [(1, 10_000), (256, 1_000_000)]:
             def p2():
                 for _ in ex.map(double, range(m), chunksize=chunksize):

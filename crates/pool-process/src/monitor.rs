@@ -272,8 +272,10 @@ fn finish_worker(
     end: End,
 ) -> bool {
     let pid = child.id();
-    if matches!(end, End::Protocol(_)) {
-        // Not our protocol any more: nothing it says can be trusted, so it goes.
+    if matches!(end, End::Protocol(_) | End::Startup(Some(_))) {
+        // Not our protocol (any more), or refused to serve: nothing it says can be trusted,
+        // and it might not exit by itself, so it goes. (A worker that merely exited keeps its
+        // own exit status for the error.)
         spawn::signal(pid, libc::SIGKILL);
     }
     let (held, replied) = {
