@@ -1,5 +1,6 @@
 //! What the pool promises beyond Python: inline waiting (the documented deadlock completes),
 //! self-wait as an error, surviving panics, work stealing, counters, policies, stack size.
+#![cfg(not(loom))] // under loom only the sleep protocol is built
 
 mod common;
 

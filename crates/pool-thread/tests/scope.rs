@@ -1,5 +1,6 @@
 //! Scoped submission: borrowing, waiting for every task (also when the body panics or tasks
 //! are cancelled), nesting, and a scope inside the pool's only worker.
+#![cfg(not(loom))] // under loom only the sleep protocol is built
 
 mod common;
 

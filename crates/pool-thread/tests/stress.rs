@@ -4,6 +4,7 @@
 //! `CFUTURES_STRESS_TASKS` sets the number of tasks (default 50 000, quick enough for CI); the
 //! ignored test runs a million: `cargo test -p cfutures-thread --release --test stress --
 //! --ignored`.
+#![cfg(not(loom))] // under loom only the sleep protocol is built
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

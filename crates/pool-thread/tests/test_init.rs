@@ -1,6 +1,7 @@
 //! CPython's `test_init.py` (`InitializerMixin`, `FailingInitializerMixin`) for
 //! `ThreadPoolExecutor`, plus the broken-pool guarantees of the issue: queued futures fail with
 //! the reason (not cancelled, not abandoned) and later submissions are refused with it.
+#![cfg(not(loom))] // under loom only the sleep protocol is built
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! CPython's `test_shutdown.py` (`ExecutorShutdownTest`, `ThreadPoolShutdownTest`) for
 //! `ThreadPoolExecutor`. The cases that run a child interpreter to test interpreter exit have
 //! no Rust counterpart (a Rust process does not join its threads at exit).
+#![cfg(not(loom))] // under loom only the sleep protocol is built
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! CPython's `test_thread_pool.py` and the `ExecutorTest` cases of `executor.py`, for
 //! `ThreadPoolExecutor`. Python's `time.sleep` stand-ins are gates the test opens, so nothing
 //! here depends on timing except the `map` timeout, which is generous.
+#![cfg(not(loom))] // under loom only the sleep protocol is built
 
 mod common;
 

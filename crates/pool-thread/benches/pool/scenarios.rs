@@ -1,7 +1,4 @@
-//! T1-T4 of DESIGN §4 for the thread pool, side by side with rayon in one run (for tuning;
-//! the cross-project table is `cargo xtask bench`). Every pool gets the machine's cores.
-//!
-//! `cargo bench -p cfutures-thread --bench pool` (add `-- --quick` for a short run).
+//! The scenarios (see `main.rs`).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +7,7 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use cfutures_thread::ThreadPoolExecutor;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 
 const T1_TASKS: usize = 100_000;
 const PRIMES: [u64; 6] = [
@@ -250,4 +247,3 @@ criterion_group! {
     config = config();
     targets = t1_throughput, t2_latency, t3_nested, t4_cpu_bound
 }
-criterion_main!(benches);
