@@ -288,6 +288,63 @@ fn a_result_that_cannot_be_decoded_fails_its_future() {
     assert!(pool.submit(pid, ()).unwrap().result().is_ok());
 }
 
+/// Aborts the process that decodes it (the worker, for an argument).
+#[derive(Debug, Serialize)]
+struct AbortOnDecode;
+
+impl<'de> Deserialize<'de> for AbortOnDecode {
+    fn deserialize<D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        std::process::abort()
+    }
+}
+
+/// Aborts the process that encodes it (the worker, for a result).
+#[derive(Debug, Deserialize)]
+struct AbortOnEncode;
+
+impl Serialize for AbortOnEncode {
+    fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        std::process::abort()
+    }
+}
+
+#[test]
+fn a_crash_while_decoding_the_argument_or_encoding_the_result_fails_the_future() {
+    // CPython's test_deadlock: crash at unpickle / crash during result pickle.
+    let pool = pool(1);
+    let decode = pool.submit(|_: AbortOnDecode| 1u8, AbortOnDecode).unwrap();
+    assert!(matches!(
+        decode.result(),
+        Err(Error::WorkerDied {
+            reason: ExitReason::Signal(6),
+            ..
+        })
+    ));
+    let encode = pool.submit(|_: ()| AbortOnEncode, ()).unwrap();
+    assert!(matches!(
+        encode.result(),
+        Err(Error::WorkerDied {
+            reason: ExitReason::Signal(6),
+            ..
+        })
+    ));
+    assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+}
+
+#[test]
+fn shutdown_right_after_a_crash_does_not_hang() {
+    // CPython's test_shutdown_deadlock.
+    let pool = pool(2);
+    let crashed = pool.submit(abort, ()).unwrap();
+    let others: Vec<_> = (0..4).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    pool.shutdown(true, false);
+    assert!(matches!(crashed.result(), Err(Error::WorkerDied { .. })));
+    for future in others {
+        assert!(future.done());
+    }
+    assert_eq!(pool.worker_count(), 0);
+}
+
 #[test]
 fn frames_over_the_limit_fail_submit_or_the_future() {
     let pool = ProcessPoolExecutor::builder()

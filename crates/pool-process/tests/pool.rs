@@ -316,6 +316,24 @@ fn max_tasks_per_child_replaces_workers_and_keeps_the_size() {
 }
 
 #[test]
+fn max_tasks_per_child_with_an_early_shutdown() {
+    // CPython's test_max_tasks_early_shutdown.
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(3)
+        .max_tasks_per_child(1)
+        .build()
+        .unwrap();
+    let futures: Vec<_> = (0..6u64)
+        .map(|i| pool.submit(|x: u64| x * x, i).unwrap())
+        .collect();
+    pool.shutdown(true, false);
+    for (i, future) in futures.iter().enumerate() {
+        assert_eq!(future.result(), Ok(&((i * i) as u64)));
+    }
+    assert_eq!(pool.worker_count(), 0);
+}
+
+#[test]
 fn shutdown_refuses_new_work_and_reaps_every_worker() {
     let pool = pool(2);
     let futures: Vec<_> = (0..10).map(|_| pool.submit(pid, ()).unwrap()).collect();
