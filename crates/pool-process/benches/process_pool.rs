@@ -61,7 +61,7 @@ fn p1_round_trip(c: &mut Criterion) {
     });
     group.throughput(Throughput::Elements(1));
     group.bench_function("one at a time", |b| {
-        b.iter(|| pool.submit(empty, ()).unwrap().result().unwrap().clone())
+        b.iter(|| *pool.submit(empty, ()).unwrap().result().unwrap())
     });
     group.finish();
 }
