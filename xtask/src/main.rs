@@ -1,21 +1,63 @@
-//! `cargo xtask`: project automation.
+//! `cargo xtask`: project automation (the alias lives in `.cargo/config.toml`).
+//!
+//! - `cargo xtask bench [--quick] [--filter NAME] [--report-only]`: runs the benchmark suite
+//!   against the peers and CPython, prints one table and writes `target/xtask-bench/`.
+//! - `cargo xtask valgrind [-p PACKAGE]... [-- TEST-ARGS...]`: the core and thread-pool tests
+//!   under valgrind's memcheck.
 
+mod bench;
 mod valgrind;
 
-fn main() {
-    let task = std::env::args().nth(1);
-    match task.as_deref() {
-        Some("bench") => {
-            eprintln!("cargo xtask bench: not built yet");
-            std::process::exit(2);
-        }
-        Some("valgrind") => {
-            let args: Vec<String> = std::env::args().skip(2).collect();
-            std::process::exit(valgrind::run(&args));
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  bench [--quick] [--filter NAME] [--report-only]
+      Runs the criterion benchmarks of the `cfutures` package, the memory benchmark and the
+      CPython baseline (benches/python_baseline.py), prints one table of medians and ratios
+      (cfutures / peer: below 1 means cfutures is faster) and writes
+      target/xtask-bench/{report.md,report.json,ratios.svg}.
+        --quick        short measurements (the whole run takes a couple of minutes)
+        --filter NAME  only the benchmarks whose `scenario/impl` contains NAME (e.g. T1, P2,
+                       rayon, T4/cfutures)
+        --report-only  skip measuring; rebuild the report from the last run's results
+  valgrind [-p PACKAGE]... [-- TEST-ARGS...]
+      Runs the tests of cfutures-core and cfutures-thread under valgrind memcheck; fails on
+      any memcheck error.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => match bench::Options::parse(&args[1..]) {
+            Ok(Some(options)) => match bench::run(&options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("cargo xtask bench: {error}");
+                    ExitCode::FAILURE
+                }
+            },
+            Ok(None) => {
+                println!("{USAGE}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("cargo xtask bench: {error}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("valgrind") => match valgrind::run(&args[1..]) {
+            0 => ExitCode::SUCCESS,
+            code => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        },
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
         }
         _ => {
-            eprintln!("usage: cargo xtask <bench|valgrind>");
-            std::process::exit(2);
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
         }
     }
 }

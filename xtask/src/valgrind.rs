@@ -76,7 +76,9 @@ fn run_all(packages: &[String], test_args: &[String]) -> Result<(), String> {
     let version = Command::new("valgrind")
         .arg("--version")
         .output()
-        .map_err(|e| format!("cannot run valgrind ({e}); install it (Debian: apt-get install valgrind)"))?;
+        .map_err(|e| {
+            format!("cannot run valgrind ({e}); install it (Debian: apt-get install valgrind)")
+        })?;
     println!(
         "==> {} (memcheck)",
         String::from_utf8_lossy(&version.stdout).trim()
@@ -222,13 +224,25 @@ mod tests {
             json_string_field(line, "executable").as_deref(),
             Some("/w/target/debug/deps/test_future-1a2b")
         );
-        assert_eq!(json_string_field(line, "name").as_deref(), Some("test_future"));
-        assert_eq!(package_of(&json_string_field(line, "package_id").unwrap()), "cfutures-core");
+        assert_eq!(
+            json_string_field(line, "name").as_deref(),
+            Some("test_future")
+        );
+        assert_eq!(
+            package_of(&json_string_field(line, "package_id").unwrap()),
+            "cfutures-core"
+        );
         let none = r#"{"reason":"compiler-artifact","executable":null}"#;
         assert_eq!(json_string_field(none, "executable"), None);
         let escaped = r#"{"executable":"/a \"b\"\\c\u0041"}"#;
-        assert_eq!(json_string_field(escaped, "executable").as_deref(), Some(r#"/a "b"\cA"#));
-        assert_eq!(package_of("cfutures-thread 0.1.0 (path+file:///w)"), "cfutures-thread");
+        assert_eq!(
+            json_string_field(escaped, "executable").as_deref(),
+            Some(r#"/a "b"\cA"#)
+        );
+        assert_eq!(
+            package_of("cfutures-thread 0.1.0 (path+file:///w)"),
+            "cfutures-thread"
+        );
     }
 
     #[test]

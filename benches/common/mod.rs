@@ -1,0 +1,92 @@
+//! What the bench targets share: the scenarios' sizes (DESIGN.md §4, the same as
+//! `python_baseline.py`), the seed's numbers and `is_prime`, and how long to measure.
+//!
+//! `cargo xtask bench --quick` sets `CFUTURES_BENCH_QUICK`, which shortens every group here:
+//! a group's own settings override criterion's command-line ones, so the switch has to reach
+//! the groups themselves.
+
+// Each bench target uses its own part of this module.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, SamplingMode};
+
+/// T1: empty tasks per iteration.
+pub const T1_TASKS: u64 = 100_000;
+/// T3: depth of the fork-join tree (2^depth leaves).
+pub const T3_DEPTH: u32 = 14;
+/// P2: items mapped per iteration, by chunksize.
+pub const P2_ITEMS: [(usize, u64); 2] = [(1, 5_000), (256, 100_000)];
+/// M1: pending tasks.
+pub const M1_TASKS: usize = 1_000_000;
+
+/// The seed's numbers.
+pub const PRIMES: [u64; 6] = [
+    112_272_535_095_293,
+    112_582_705_942_171,
+    112_272_535_095_293,
+    115_280_095_190_773,
+    115_797_848_077_099,
+    1_099_726_899_285_419,
+];
+
+/// What `is_prime` says about [`PRIMES`].
+pub const PRIMES_EXPECTED: [bool; 6] = [true, true, true, true, true, false];
+
+/// The seed's `is_prime`, line for line (including its verdict on 1 and 2).
+pub fn is_prime(n: u64) -> bool {
+    if n.is_multiple_of(2) {
+        return false;
+    }
+    let sqrt_n = (n as f64).sqrt().floor() as u64;
+    let mut i = 3;
+    while i <= sqrt_n {
+        if n.is_multiple_of(i) {
+            return false;
+        }
+        i += 2;
+    }
+    true
+}
+
+/// Every pool gets this many workers: the cores this process may use.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// True under `cargo xtask bench --quick`.
+pub fn quick() -> bool {
+    std::env::var_os("CFUTURES_BENCH_QUICK").is_some()
+}
+
+/// How long one iteration of a group's benchmarks takes, which decides how to sample it.
+#[derive(Clone, Copy, Debug)]
+pub enum Cost {
+    /// Nanoseconds to microseconds.
+    Micro,
+    /// Milliseconds.
+    Milli,
+    /// Tenths of a second or more: few iterations, flat sampling.
+    Heavy,
+}
+
+/// Sample size and time windows for a group; two shared cores keep them short.
+pub fn configure(group: &mut BenchmarkGroup<'_, WallTime>, cost: Cost) {
+    let (samples, warm_up, measure) = match (cost, quick()) {
+        (Cost::Micro, false) => (30, 1.0, 3.0),
+        (Cost::Milli, false) => (20, 1.0, 4.0),
+        (Cost::Heavy, false) => (10, 0.5, 4.0),
+        (Cost::Micro, true) => (10, 0.2, 0.6),
+        (Cost::Milli, true) => (10, 0.2, 1.0),
+        (Cost::Heavy, true) => (10, 0.05, 0.5),
+    };
+    group
+        .sample_size(samples)
+        .warm_up_time(Duration::from_secs_f64(warm_up))
+        .measurement_time(Duration::from_secs_f64(measure));
+    if let Cost::Heavy = cost {
+        group.sampling_mode(SamplingMode::Flat);
+    }
+}

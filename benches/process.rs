@@ -1,0 +1,106 @@
+//! P1-P3 on the process pool. Worker processes are this bench binary re-executed, so `main`
+//! enters worker mode first (`cfutures::process::init`), before criterion parses anything.
+//!
+//! The CPython rows come from `python_baseline.py`. procspawn is not a peer here: see the
+//! README's benchmark section.
+
+mod common;
+
+use std::hint::black_box;
+use std::io::Write;
+
+use cfutures::process::ProcessPoolExecutor;
+use common::{Cost, P2_ITEMS, PRIMES, PRIMES_EXPECTED, configure, cores, is_prime};
+use criterion::{Criterion, Throughput};
+
+fn noop(_: ()) {}
+
+fn identity(n: u64) -> u64 {
+    n
+}
+
+fn pool() -> ProcessPoolExecutor {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(cores())
+        .build()
+        .expect("process pool");
+    // Start every worker before timing: P1 and P2 measure a warm pool.
+    let warm: Vec<_> = (0..cores() * 4)
+        .map(|_| pool.submit(noop, ()).unwrap())
+        .collect();
+    for future in &warm {
+        future.result().unwrap();
+    }
+    pool
+}
+
+/// P1: one empty task's round trip to a worker process and back.
+fn p1(c: &mut Criterion) {
+    let mut group = c.benchmark_group("P1");
+    configure(&mut group, Cost::Micro);
+    let pool = pool();
+    group.bench_function("cfutures", |b| {
+        b.iter(|| pool.submit(noop, ()).unwrap().result().copied().unwrap());
+    });
+    group.finish();
+}
+
+/// P2: `map` throughput with small and large chunks.
+fn p2(c: &mut Criterion) {
+    let pool = pool();
+    for (chunksize, items) in P2_ITEMS {
+        let mut group = c.benchmark_group(format!("P2/chunksize={chunksize}"));
+        configure(&mut group, Cost::Milli);
+        group.throughput(Throughput::Elements(items));
+        group.bench_function("cfutures", |b| {
+            b.iter(|| {
+                let mut count = 0u64;
+                for result in pool.map(identity, 0..items, chunksize).unwrap() {
+                    black_box(result.unwrap());
+                    count += 1;
+                }
+                assert_eq!(count, items);
+            });
+        });
+        group.finish();
+    }
+}
+
+/// The seed's `main`, printing to a sink instead of the terminal.
+fn seed_main(out: &mut impl Write) {
+    let pool = ProcessPoolExecutor::new().expect("process pool");
+    let verdicts = pool.map(is_prime, PRIMES, 1).expect("map");
+    for ((number, prime), expected) in PRIMES.iter().zip(verdicts).zip(PRIMES_EXPECTED) {
+        let prime = prime.unwrap();
+        assert_eq!(prime, expected);
+        writeln!(out, "{number} is prime: {prime}").unwrap();
+    }
+    pool.shutdown(true, false);
+}
+
+/// P3: the seed's primes program end to end, pool start and shutdown included.
+fn p3(c: &mut Criterion) {
+    let mut group = c.benchmark_group("P3");
+    configure(&mut group, Cost::Heavy);
+    group.bench_function("cfutures", |b| b.iter(|| seed_main(&mut std::io::sink())));
+    group.bench_function("sequential", |b| {
+        b.iter(|| {
+            let mut out = std::io::sink();
+            for (&number, expected) in PRIMES.iter().zip(PRIMES_EXPECTED) {
+                let prime = is_prime(number);
+                assert_eq!(prime, expected);
+                writeln!(out, "{number} is prime: {prime}").unwrap();
+            }
+        });
+    });
+    group.finish();
+}
+
+fn main() {
+    cfutures::process::init();
+    let mut criterion = Criterion::default().configure_from_args();
+    p1(&mut criterion);
+    p2(&mut criterion);
+    p3(&mut criterion);
+    criterion.final_summary();
+}

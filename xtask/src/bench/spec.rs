@@ -1,0 +1,167 @@
+//! The catalogue: scenarios (DESIGN.md §4), implementations, bench targets, and the cells that
+//! cannot be measured and why.
+
+/// What a scenario's number is, which decides how values and ratios read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Median wall time of one iteration (lower is better).
+    Time,
+    /// Items per second (higher is better).
+    Throughput,
+    /// Bytes of resident memory per item (lower is better).
+    Memory,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    /// The id: criterion's group name, the Python script's `scenario`.
+    pub id: &'static str,
+    /// How it is measured.
+    pub measure: Measure,
+    /// One line for the report.
+    pub what: &'static str,
+}
+
+/// Every scenario, in table order.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        id: "T1",
+        measure: Measure::Time,
+        what: "100k empty tasks submitted from outside, then all awaited (one result per task)",
+    },
+    Scenario {
+        id: "T2",
+        measure: Measure::Time,
+        what: "one submit -> result round trip on an idle pool",
+    },
+    Scenario {
+        id: "T3",
+        measure: Measure::Time,
+        what: "recursive fork-join, a binary tree of depth 14 (16k leaves), waits inside tasks",
+    },
+    Scenario {
+        id: "T4",
+        measure: Measure::Time,
+        what: "is_prime over the seed's six numbers, on the pool (CPU-bound)",
+    },
+    Scenario {
+        id: "P1",
+        measure: Measure::Time,
+        what: "one empty process task round trip (submit -> result) on a warm pool",
+    },
+    Scenario {
+        id: "P2/chunksize=1",
+        measure: Measure::Throughput,
+        what: "process map of an identity function over 5k integers, chunksize 1",
+    },
+    Scenario {
+        id: "P2/chunksize=256",
+        measure: Measure::Throughput,
+        what: "process map of an identity function over 100k integers, chunksize 256",
+    },
+    Scenario {
+        id: "P3",
+        measure: Measure::Time,
+        what: "the seed's primes program end to end: pool start, map(is_prime), print, shutdown",
+    },
+    Scenario {
+        id: "M1",
+        measure: Measure::Memory,
+        what: "resident memory per pending task with its handle, 1-worker pool blocked by a gate",
+    },
+];
+
+/// The subject of the comparison.
+pub const SUBJECT: &str = "cfutures";
+
+/// The peers, in column order: (impl id, column title).
+pub const PEERS: &[(&str, &str)] = &[
+    ("floor", "floor"),
+    ("sequential", "sequential"),
+    ("rayon", "rayon"),
+    ("threadpool", "threadpool"),
+    ("cpython", "CPython"),
+    ("procspawn", "procspawn"),
+];
+
+/// A criterion bench target of the `cfutures` package and the scenarios it measures.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchTarget {
+    /// `cargo bench --bench <name>`.
+    pub name: &'static str,
+    /// Scenario ids it has benchmarks for.
+    pub scenarios: &'static [&'static str],
+    /// Criterion-driven (`true`), or a plain binary writing its own records (`false`).
+    pub criterion: bool,
+}
+
+/// The bench targets, in run order.
+pub const TARGETS: &[BenchTarget] = &[
+    BenchTarget {
+        name: "core",
+        scenarios: &["T1", "T2"],
+        criterion: true,
+    },
+    BenchTarget {
+        name: "thread",
+        scenarios: &["T1", "T2", "T3", "T4"],
+        criterion: true,
+    },
+    BenchTarget {
+        name: "process",
+        scenarios: &["P1", "P2/chunksize=1", "P2/chunksize=256", "P3"],
+        criterion: true,
+    },
+    BenchTarget {
+        name: "memory",
+        scenarios: &["M1"],
+        criterion: false,
+    },
+];
+
+/// Cells with no measurement by design, and why: (scenario, impl, note).
+pub const NOT_MEASURED: &[(&str, &str, &str)] = &[
+    (
+        "T3",
+        "threadpool",
+        "n/a: nested blocking waits deadlock a fixed pool",
+    ),
+    ("P1", "procspawn", "not built: see README"),
+    ("P2/chunksize=1", "procspawn", "not built: see README"),
+    ("P2/chunksize=256", "procspawn", "not built: see README"),
+    ("P3", "procspawn", "not built: see README"),
+];
+
+/// The scenario with this id.
+pub fn scenario(id: &str) -> Option<&'static Scenario> {
+    SCENARIOS.iter().find(|s| s.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_scenario_is_in_the_catalogue() {
+        for target in TARGETS {
+            for id in target.scenarios {
+                assert!(scenario(id).is_some(), "{} lists unknown {id}", target.name);
+            }
+        }
+        for (id, implementation, _) in NOT_MEASURED {
+            assert!(scenario(id).is_some(), "{id}");
+            assert!(
+                PEERS.iter().any(|(p, _)| p == implementation),
+                "{implementation}"
+            );
+        }
+    }
+
+    #[test]
+    fn scenario_ids_are_unique() {
+        for (i, a) in SCENARIOS.iter().enumerate() {
+            assert!(SCENARIOS[i + 1..].iter().all(|b| b.id != a.id), "{}", a.id);
+        }
+    }
+}
