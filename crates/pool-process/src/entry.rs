@@ -9,24 +9,9 @@
 //! [`Entry`]. The entry point was instantiated for the user's function type `F`, so it
 //! decodes exactly `A`, calls exactly `F` and encodes exactly `R`.
 //!
-//! This is sound because of three checks:
-//! 1. **Same build.** The handshake (`worker.rs`) makes the worker compare the parent's build
-//!    identity (device, inode, size and mtime of the executable, the distance between two
-//!    functions of this crate, and the crate version) with its own and refuse to serve on any
-//!    difference; the parent checks the worker's answer too. Workers are started from
-//!    `/proc/self/exe`, which names the parent's executable even if the file was replaced on
-//!    disk since.
-//! 2. **Same image.** Before sending an offset, the parent asks the dynamic loader (`dladdr`)
-//!    which loaded object holds the entry point (and the function pointer, when one is sent)
-//!    and refuses unless it is the object holding the anchor: an offset between two objects
-//!    would not survive the move to another process.
-//! 3. **Same function value.** `F` is either zero-sized (a function item such as `is_prime`,
-//!    or a closure that captures nothing) or a plain function pointer `fn(A) -> R`. A
-//!    zero-sized `F` has exactly one value and is `Copy`, so the worker making one is a copy
-//!    of the parent's (nothing can be lost or duplicated that `Copy` did not already allow);
-//!    a function pointer travels as an offset like the entry point. A closure that captures
-//!    data is refused at submission with [`Error::InvalidArgument`]: its captures would have to
-//!    be serialised, which is what the argument is for.
+//! Why this is sound (same build, same image, same function value) is set out in the crate
+//! documentation (`lib.rs`, "How a worker finds the function"); the checks live here
+//! ([`describe`], [`check_same_image`]) and in the handshake (`worker.rs`, `monitor.rs`).
 
 use std::any::TypeId;
 use std::collections::HashSet;
@@ -68,7 +53,7 @@ where
     R: Serialize,
 {
     // SAFETY: this entry point was chosen by the parent for exactly this `F`, together with a
-    // `fn_word` made by `describe::<F, ..>` from a value of `F` (module docs, check 3).
+    // `fn_word` made by `describe::<F, ..>` from a value of `F` (crate docs, check 3).
     let f: F = unsafe { conjure::<F>(fn_word) };
     let arg: A =
         postcard::from_bytes(arg).map_err(|e| format!("cannot decode the argument: {e}"))?;
@@ -118,7 +103,7 @@ where
 unsafe fn conjure<F: Copy + 'static>(fn_word: usize) -> F {
     if size_of::<F>() == 0 {
         // SAFETY: `F` is zero-sized, so it has a single value and no bytes to initialise;
-        // it is `Copy` and the parent held a value of it (module docs, check 3).
+        // it is `Copy` and the parent held a value of it (crate docs, check 3).
         unsafe { std::mem::zeroed() }
     } else {
         // `describe` accepted a sized `F` only if it is a function pointer, sent as an offset
@@ -126,7 +111,7 @@ unsafe fn conjure<F: Copy + 'static>(fn_word: usize) -> F {
         let address = anchor().wrapping_add(fn_word);
         // SAFETY: `F` is a function pointer type (checked by `describe` through `TypeId` in the
         // parent, same build), hence the size of a `usize`, and `address` is the address of
-        // the same function in this copy of the image (module docs, checks 1 and 2).
+        // the same function in this copy of the image (crate docs, checks 1 and 2).
         unsafe { std::mem::transmute_copy::<usize, F>(&address) }
     }
 }
@@ -193,7 +178,7 @@ fn describe<F: Copy + 'static, P: 'static>(f: &F, entry: Entry) -> Result<Call, 
 pub(crate) unsafe fn resolve(call: Call) -> (Entry, usize) {
     let address = anchor().wrapping_add(call.entry as usize);
     // SAFETY: by the caller's contract `address` is the entry point `describe` measured, in
-    // this copy of the same image (module docs); `Entry` is the type it was measured as.
+    // this copy of the same image (crate docs); `Entry` is the type it was measured as.
     let entry: Entry = unsafe { std::mem::transmute::<usize, Entry>(address) };
     (entry, call.fn_word as usize)
 }

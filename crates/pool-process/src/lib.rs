@@ -35,11 +35,7 @@
 //!   the same protocol version and runs the same build. What a task prints goes to the
 //!   parent's stdout and stderr, which the worker inherits; the wire never shares a stream
 //!   with them.
-//! - **Finding the function**: the parent sends the offset of a monomorphised entry point
-//!   from a fixed function of this crate; the handshake's same-build check and a same-image
-//!   check make that sound (the argument is in the source of `entry.rs`, summarised in
-//!   [`ProcessPoolExecutor::submit`]'s contract: plain functions and capture-free closures
-//!   only).
+//! - **Finding the function**: see the next section.
 //! - **Faults**: a panic fails its future with the message and the worker's backtrace; a
 //!   worker that dies fails only the task it was running, with [`Error::WorkerDied`] (a
 //!   counter in shared memory tells which tasks it had started; the others run elsewhere);
@@ -47,6 +43,35 @@
 //!   on the wire); every worker is reaped.
 //! - **Speed**: several tasks are kept in flight per worker (as many as hide a round trip,
 //!   judged from the run times workers report), and replies and refills are batched.
+//!
+//! # How a worker finds the function, and why that is sound
+//! A worker runs the parent's own executable, so every function of the parent exists in it,
+//! at the same offset from any other function of the same executable image: address-space
+//! layout randomisation moves an image as a whole. For each task the parent sends the offset
+//! of a *monomorphised entry point* (one instance of a generic function per task type
+//! `F: Fn(A) -> R`) from a fixed anchor function of this crate; the worker adds its own
+//! anchor's address and calls the result through one non-generic signature. The entry point
+//! was instantiated for exactly `F`, `A` and `R`, so it decodes an `A`, calls `F` and encodes
+//! an `R`. Three checks make this sound:
+//! 1. **Same build.** In the handshake the worker compares the parent's build identity
+//!    (device, inode, size and modification time of the executable, the distance between two
+//!    functions of this crate, the crate version, the wire protocol version) with its own and
+//!    refuses to serve on any difference; the parent checks the worker's answer too. Workers
+//!    are started from `/proc/self/exe`, which names the parent's image even if the file was
+//!    replaced on disk since.
+//! 2. **Same image.** Before sending an offset the parent asks the dynamic loader (`dladdr`)
+//!    which loaded object holds the entry point (and the function pointer, if one is sent),
+//!    and refuses with [`Error::InvalidArgument`] unless it is the object holding the anchor:
+//!    offsets between two shared objects would not survive the move to another process.
+//! 3. **Same function value.** `F` is either zero-sized (a function item such as `is_prime`,
+//!    or a closure that captures nothing), or the plain function pointer type `fn(A) -> R`.
+//!    A zero-sized `F` has exactly one value and is `Copy`, so the worker making one is a
+//!    copy of the parent's; a function pointer travels as an offset like the entry point. A
+//!    closure that captures data is refused at submission with [`Error::InvalidArgument`]:
+//!    its captures would have to travel, which is what the argument is for.
+//!
+//! A registry of named tasks would avoid the offsets, at the price of registering every task
+//! function by hand; the checks above give the same safety with plain functions.
 //!
 //! # Platform
 //! Linux. The crate relies on `/proc/self/exe`, `PR_SET_PDEATHSIG`, `F_SETPIPE_SZ` and an
