@@ -11,6 +11,7 @@ use common::{Gate, PATIENCE, gated, pid, reaped, wait_exit};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
+    common::no_core_dumps();
     ProcessPoolExecutor::builder()
         .max_workers(workers)
         .build()

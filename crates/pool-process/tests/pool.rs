@@ -11,6 +11,7 @@ use common::{Gate, gated, pid, reaped};
 use serde::{Deserialize, Serialize};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
+    common::no_core_dumps();
     ProcessPoolExecutor::builder()
         .max_workers(workers)
         .build()

@@ -134,3 +134,14 @@ pub fn wait_exit(pid: u32, timeout: Duration) -> bool {
     unsafe { libc::close(fd) };
     n == 1
 }
+
+/// Turns core dumps off for this process and the workers it starts: several tests crash
+/// workers on purpose, and must not litter the disk where core dumps are on.
+pub fn no_core_dumps() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: setrlimit reads one valid struct.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &limit) };
+    });
+}
