@@ -40,7 +40,7 @@ const MIN_MAX_FRAME: usize = 1024;
 /// assert_eq!(pool.max_workers(), 2);
 /// # cfutures_process::init();
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Builder {
     max_workers: Option<usize>,
     max_tasks_per_child: Option<usize>,
@@ -149,5 +149,17 @@ impl Builder {
                 max_frame,
             },
         ))))
+    }
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The initializer's encoded argument may be large: show only whether there is one.
+        f.debug_struct("Builder")
+            .field("max_workers", &self.max_workers)
+            .field("max_tasks_per_child", &self.max_tasks_per_child)
+            .field("initializer", &self.initializer.as_ref().map(|i| i.is_ok()))
+            .field("max_frame_size", &self.max_frame_size)
+            .finish()
     }
 }

@@ -71,6 +71,22 @@ impl CheckedMulTwo for u8 {
 }
 
 #[test]
+fn the_pool_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<ProcessPoolExecutor>();
+    shareable::<cfutures_process::MapOptions>();
+    let pool = pool(2);
+    let pids: Vec<u32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| *pool.submit(pid, ()).unwrap().result().unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(pids.iter().all(|&p| p != std::process::id()));
+    assert!(format!("{pool:?}").starts_with("ProcessPoolExecutor"));
+}
+
+#[test]
 fn capturing_closures_are_refused() {
     let pool = pool(1);
     let offset = 3u32;
