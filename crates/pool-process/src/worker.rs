@@ -11,7 +11,7 @@
 //! millisecond), so a burst of small tasks costs one `write` rather than one per task.
 
 use std::backtrace::Backtrace;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{FromRawFd, RawFd};
@@ -90,6 +90,8 @@ extern "C" fn auto_init() {
 thread_local! {
     /// Where and with which backtrace the current task panicked (set by the panic hook).
     static PANIC_TRACE: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// This thread is running a task under [`catch_task`], whose panics travel to the parent.
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Serves tasks until end of file; returns the exit code.
@@ -298,7 +300,10 @@ fn run(call: Call, arg: &[u8], out: &mut Vec<u8>) -> Result<(), Failure> {
 /// Runs `f`, turning a panic into [`Failure::Panicked`] with the message and, in a worker,
 /// the location and backtrace the panic hook recorded.
 pub(crate) fn catch_task<T>(f: impl FnOnce() -> T) -> Result<T, Failure> {
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
+    let outer = IN_TASK.with(|t| t.replace(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    IN_TASK.with(|t| t.set(outer));
+    match outcome {
         Ok(value) => Ok(value),
         Err(payload) => {
             let message = panic_message(&*payload);
@@ -313,9 +318,14 @@ pub(crate) fn catch_task<T>(f: impl FnOnce() -> T) -> Result<T, Failure> {
 }
 
 /// Records where a task panicked and its backtrace instead of printing them: like Python,
-/// the error travels to the parent inside the future.
+/// the error travels to the parent inside the future. Panics elsewhere (threads a task
+/// started) are printed as usual.
 fn install_panic_hook() {
-    panic::set_hook(Box::new(|info| {
+    let default = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if !IN_TASK.with(Cell::get) {
+            return default(info);
+        }
         let location = info
             .location()
             .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))

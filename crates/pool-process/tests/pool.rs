@@ -521,6 +521,9 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 fn shout(line: String) {
     println!("worker says: {line}");
     eprintln!("worker complains: {line}");
+    // A panic on a thread of the task's own is not the task's failure: printed as usual.
+    let thread = std::thread::spawn(move || panic!("side thread fails: {line}"));
+    assert!(thread.join().is_err());
 }
 
 /// Run by `task_output_reaches_the_parents_streams` in a child process whose output it reads.
@@ -550,6 +553,7 @@ fn task_output_reaches_the_parents_streams() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stdout.contains("worker says: hello"), "{stdout}");
     assert!(stderr.contains("worker complains: hello"), "{stderr}");
+    assert!(stderr.contains("side thread fails: hello"), "{stderr}");
 }
 
 /// The descriptors of a child process that are pipes, as `ls -l /proc/self/fd` shows them.

@@ -140,7 +140,10 @@ pub fn wait_exit(pid: u32, timeout: Duration) -> bool {
 pub fn no_core_dumps() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         // SAFETY: setrlimit reads one valid struct.
         unsafe { libc::setrlimit(libc::RLIMIT_CORE, &limit) };
     });
