@@ -24,9 +24,8 @@ use crate::pool::Inner;
 /// with `serde` (encoded with `postcard`). A task's panic fails its future with
 /// [`Error::Panicked`], carrying the worker's backtrace text. A worker that *dies* (abort,
 /// segfault, `std::process::exit`, `kill -9`) fails, with [`Error::WorkerDied`], only the
-/// task it was running (and any it had finished within the last millisecond whose replies
-/// were still batched in it); tasks already sent to it but not started go to another worker,
-/// a replacement starts, and the pool keeps serving. No task ever runs twice. (Python marks
+/// task it was running; tasks already sent to it but not started go to another worker, a
+/// replacement starts, and the pool keeps serving. No task ever runs twice. (Python marks
 /// the whole pool broken instead.)
 ///
 /// Dropping the pool is `shutdown(true, false)`: it waits for queued and running tasks, like

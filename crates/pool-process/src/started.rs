@@ -1,13 +1,12 @@
 //! A counter of started tasks that a worker shares with its parent, to blame a crash exactly.
 //!
-//! The parent keeps several tasks in flight per worker and a worker batches its replies, so
-//! when a worker dies, the replies tell only which tasks had *finished and been reported*.
-//! Before running each task the worker stores how many it has started into one word of
-//! shared memory (a `memfd` both map); the parent reads it after reaping the worker. Tasks
-//! past that count were never started: they go back to the queue for another worker. Only
-//! the ones the worker had started and not reported fail with `WorkerDied` (the one it was
-//! running, and any whose replies died unsent with it), so no task runs twice and no task
-//! that never ran fails.
+//! The parent keeps several tasks in flight per worker, so when a worker dies, the replies
+//! tell only which tasks had *finished*, not which of the others it had begun. Before running
+//! each task the worker stores how many it has started into one word of shared memory (a
+//! `memfd` both map); the parent reads it after reaping the worker. Tasks past that count
+//! were never started: they go back to the queue for another worker. The one it had started
+//! and not answered (a worker writes each reply before starting its next task) fails with
+//! `WorkerDied`. So no task runs twice, and no task that never ran fails.
 //!
 //! Where `memfd_create` is unavailable the counter is absent and every task in flight on a
 //! dead worker fails, as before: still no task runs twice.

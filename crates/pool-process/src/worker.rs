@@ -6,9 +6,8 @@
 //! does the same check for programs where the constructor is not linked.
 //!
 //! The worker serves one task at a time, in arrival order, on its main thread: it reads a
-//! frame, calls the entry point under `catch_unwind`, and appends the reply to a buffer it
-//! writes out whenever no further task is already waiting (or the oldest reply has waited a
-//! millisecond), so a burst of small tasks costs one `write` rather than one per task.
+//! frame (reading as many as have arrived at once), calls the entry point under
+//! `catch_unwind`, and writes the reply before it starts the next task.
 
 use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
@@ -17,7 +16,7 @@ use std::io::Write;
 use std::os::fd::{FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::entry;
 use crate::identity::build_id;
@@ -29,9 +28,6 @@ use crate::wire::{
 /// The environment variable that puts a process in worker mode:
 /// `"<read fd>,<write fd>,<started-counter fd or -1>,<frame limit>"`.
 pub(crate) const WORKER_ENV: &str = "CFUTURES_PROCESS_WORKER";
-
-/// The longest a finished task's reply waits in the worker's buffer for others to join it.
-const MAX_BATCH_DELAY: Duration = Duration::from_millis(1);
 
 /// Exit code of a worker that refused or could not read its handshake.
 const EXIT_HANDSHAKE: i32 = 70;
@@ -169,19 +165,10 @@ fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: usize)
     out.clear();
 
     let mut tasks: u64 = 0;
-    let mut unsent_since: Option<Instant> = None;
     loop {
         let frame = match reader.parse() {
             Ok(Some(frame)) => frame,
             Ok(None) => {
-                // Nothing more is waiting: send what we have before blocking.
-                if !out.is_empty() {
-                    if output.write_all(&out).is_err() {
-                        return 0;
-                    }
-                    out.clear();
-                    unsent_since = None;
-                }
                 match reader.fill() {
                     Ok(true) => continue,
                     // End of file: the pool shut down, retired us, or died.
@@ -256,16 +243,13 @@ fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: usize)
                 let _ = wire::end_frame(&mut out, start, usize::MAX);
             }
         }
-        // Replies wait for the next flush only briefly: a crash loses the unsent ones (their
-        // tasks ran, so they cannot be run again), and the parent wants its results.
-        let oldest = *unsent_since.get_or_insert(began);
-        if out.len() >= 256 * 1024 || oldest.elapsed() >= MAX_BATCH_DELAY {
-            if output.write_all(&out).is_err() {
-                return 0;
-            }
-            out.clear();
-            unsent_since = None;
+        // Every reply leaves before the next task starts, as in Python: the next task may
+        // run for ever (wait on an event this result releases), and a crash in it must not
+        // take finished results along. The parent still reads replies in batches.
+        if output.write_all(&out).is_err() {
+            return 0;
         }
+        out.clear();
     }
 }
 
