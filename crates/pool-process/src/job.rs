@@ -1,7 +1,10 @@
 //! The parent's record of one submitted task: its promise, behind a type-erased face.
 
+use std::marker::PhantomData;
+
 use cfutures_core::{Error, Promise};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use crate::wire::Failure;
 
@@ -56,13 +59,8 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
 
     fn finish(self: Box<Self>, outcome: Result<&[u8], Error>) {
         let result = outcome.and_then(|bytes| {
-            postcard::from_bytes::<Vec<Result<R, Failure>>>(bytes)
-                .map(|items| {
-                    items
-                        .into_iter()
-                        .map(|item| item.map_err(failure_error))
-                        .collect()
-                })
+            postcard::from_bytes::<ChunkResults<R>>(bytes)
+                .map(|results| results.0)
                 .map_err(|e| Error::Serialization(format!("cannot decode the results: {e}")))
         });
         // As for `Pending`: only a cancelled future refuses, and then nobody is waiting.
@@ -74,6 +72,35 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
 
     fn cancel(self: Box<Self>) {
         self.promise.future().cancel();
+    }
+}
+
+/// A chunk's results as the worker sent them (`Vec<Result<R, Failure>>`), decoded straight
+/// into what the future holds, without an intermediate vector.
+struct ChunkResults<R>(Vec<Result<R, Error>>);
+
+impl<'de, R: Deserialize<'de>> Deserialize<'de> for ChunkResults<R> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Items<R>(PhantomData<R>);
+
+        impl<'de, R: Deserialize<'de>> Visitor<'de> for Items<R> {
+            type Value = ChunkResults<R>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence of results")
+            }
+
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+                // Never trust a length prefix for an allocation: cap what it reserves.
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(item) = seq.next_element::<Result<R, Failure>>()? {
+                    items.push(item.map_err(failure_error));
+                }
+                Ok(ChunkResults(items))
+            }
+        }
+
+        deserializer.deserialize_seq(Items(PhantomData))
     }
 }
 
