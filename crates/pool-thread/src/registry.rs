@@ -188,9 +188,8 @@ impl Registry {
         match WorkerThread::current_of(self) {
             Some(worker) => worker.push(task),
             None => {
-                let was_empty = self.injector.is_empty();
                 self.injector.push(task);
-                self.sleep.new_job(was_empty);
+                self.sleep.new_job(|| self.injector.len() > 1);
             }
         }
         // `new_job` fenced after the push; see the module docs for this second look.

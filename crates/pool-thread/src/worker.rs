@@ -12,6 +12,9 @@ use crossbeam_deque::{Steal, Worker};
 
 use crate::registry::Registry;
 
+/// Searches a worker makes before it counts as idle (see `wait_for_work`).
+const UNCOUNTED_ROUNDS: u32 = 4;
+
 thread_local! {
     /// The worker running on this thread, if any; set for the life of `main`.
     static CURRENT: Cell<*const WorkerThread> = const { Cell::new(ptr::null()) };
@@ -84,9 +87,8 @@ impl WorkerThread {
     /// A task submitted from inside a task goes on this worker's own deque.
     #[inline]
     pub(crate) fn push(&self, task: Task) {
-        let was_empty = self.local.is_empty();
         self.local.push(task);
-        self.registry.sleep.new_job(was_empty);
+        self.registry.sleep.new_job(|| self.local.len() > 1);
     }
 
     fn run(&self) {
@@ -115,6 +117,16 @@ impl WorkerThread {
     /// The idle loop: search, spin, sleep. `None` once the pool is closed and drained.
     fn wait_for_work(&self) -> Option<Task> {
         let registry = &*self.registry;
+        // In a busy pool the queues are often empty only for a moment: look again a few times
+        // before counting as idle, which writes the counters word every publisher reads.
+        for round in 0..UNCOUNTED_ROUNDS {
+            for _ in 0..(1u32 << round) {
+                std::hint::spin_loop();
+            }
+            if let Some(task) = self.find_task() {
+                return Some(task);
+            }
+        }
         let sleep = &registry.sleep;
         let mut idle = sleep.start_looking(self.index);
         loop {

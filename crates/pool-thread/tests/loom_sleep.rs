@@ -59,8 +59,9 @@ impl Pool {
     }
 
     fn publish(&self) {
-        let was_empty = self.queued.fetch_add(1, Ordering::Release) == 0;
-        self.sleep.new_job(was_empty);
+        self.queued.fetch_add(1, Ordering::Release);
+        self.sleep
+            .new_job(|| self.queued.load(Ordering::Acquire) > 1);
     }
 
     fn take(&self) -> bool {

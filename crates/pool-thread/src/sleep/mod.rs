@@ -189,10 +189,11 @@ impl Sleep {
         idle.jobs_counter = None;
     }
 
-    /// A task was just pushed (`queue_was_empty`: its queue was empty before the push). Call
-    /// after the push: the fence here is the publisher's half of the protocol.
+    /// A task was just pushed. Call after the push: the fence here is the publisher's half of
+    /// the protocol. `others_queued` tells whether tasks besides this one wait in its queue; it
+    /// is asked only when a worker sleeps (so the hot path never touches the queue's other end).
     #[inline]
-    pub fn new_job(&self, queue_was_empty: bool) {
+    pub fn new_job(&self, others_queued: impl FnOnce() -> bool) {
         fence(Ordering::SeqCst);
         let counters = loop {
             let counters = self.counters.load();
@@ -203,8 +204,8 @@ impl Sleep {
         if counters.sleeping_threads() == 0 {
             return;
         }
-        // A non-empty queue means the idle workers are not keeping up.
-        if !queue_was_empty || counters.awake_but_idle_threads() == 0 {
+        // A backlog means the idle workers are not keeping up.
+        if counters.awake_but_idle_threads() == 0 || others_queued() {
             self.wake_any(1);
         }
     }
