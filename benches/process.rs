@@ -1,8 +1,10 @@
-//! P1-P3 on the process pool. Worker processes are this bench binary re-executed, so `main`
-//! enters worker mode first (`cfutures::process::init`), before criterion parses anything.
+//! P1-P3 on the process pool, against procspawn's pool (the Rust crate that re-executes the
+//! program for its workers, as cfutures does) and sequential code. Worker processes of both
+//! are this bench binary re-executed, so `main` enters either worker mode first, before
+//! criterion parses anything. procspawn has no `map`: its P2 row spawns one job per chunk and
+//! joins them in order, which is what a map does.
 //!
-//! The CPython rows come from `python_baseline.py`. procspawn is not a peer here: see the
-//! README's benchmark section.
+//! The CPython rows come from `python_baseline.py`.
 
 mod common;
 
@@ -17,6 +19,21 @@ fn noop(_: ()) {}
 
 fn identity(n: u64) -> u64 {
     n
+}
+
+fn identity_chunk(chunk: Vec<u64>) -> Vec<u64> {
+    chunk
+}
+
+fn procspawn_pool() -> procspawn::Pool {
+    let pool = procspawn::Pool::new(cores()).expect("procspawn pool");
+    let warm: Vec<_> = (0..cores() * 4)
+        .map(|_| pool.spawn((), noop as fn(())))
+        .collect();
+    for handle in warm {
+        handle.join().unwrap();
+    }
+    pool
 }
 
 fn pool() -> ProcessPoolExecutor {
@@ -42,15 +59,23 @@ fn p1(c: &mut Criterion) {
     group.bench_function("cfutures", |b| {
         b.iter(|| pool.submit(noop, ()).unwrap().result().copied().unwrap());
     });
+    drop(pool);
+    let pool = procspawn_pool();
+    group.bench_function("procspawn", |b| {
+        b.iter(|| pool.spawn((), noop as fn(())).join().unwrap());
+    });
+    pool.shutdown();
     group.finish();
 }
 
 /// P2: `map` throughput with small and large chunks.
 fn p2(c: &mut Criterion) {
     let pool = pool();
+    let peer = procspawn_pool();
     for (chunksize, items) in P2_ITEMS {
         let mut group = c.benchmark_group(format!("P2/chunksize={chunksize}"));
-        configure(&mut group, Cost::Milli);
+        // procspawn's chunksize 1 takes a good part of a second per iteration.
+        configure(&mut group, Cost::Heavy);
         group.throughput(Throughput::Elements(items));
         group.bench_function("cfutures", |b| {
             b.iter(|| {
@@ -62,8 +87,25 @@ fn p2(c: &mut Criterion) {
                 assert_eq!(count, items);
             });
         });
+        group.bench_function("procspawn", |b| {
+            b.iter(|| {
+                let items: Vec<u64> = (0..items).collect();
+                let handles: Vec<_> = items
+                    .chunks(chunksize)
+                    .map(|chunk| {
+                        peer.spawn(chunk.to_vec(), identity_chunk as fn(Vec<u64>) -> Vec<u64>)
+                    })
+                    .collect();
+                let mut count = 0;
+                for handle in handles {
+                    count += black_box(handle.join().unwrap()).len();
+                }
+                assert_eq!(count, items.len());
+            });
+        });
         group.finish();
     }
+    peer.shutdown();
 }
 
 /// The seed's `main`, printing to a sink instead of the terminal.
@@ -78,11 +120,29 @@ fn seed_main(out: &mut impl Write) {
     pool.shutdown(true, false);
 }
 
+/// The same program on procspawn's pool.
+fn seed_main_procspawn(out: &mut impl Write) {
+    let pool = procspawn::Pool::new(cores()).expect("procspawn pool");
+    let handles: Vec<_> = PRIMES
+        .iter()
+        .map(|&n| pool.spawn(n, is_prime as fn(u64) -> bool))
+        .collect();
+    for ((number, handle), expected) in PRIMES.iter().zip(handles).zip(PRIMES_EXPECTED) {
+        let prime = handle.join().unwrap();
+        assert_eq!(prime, expected);
+        writeln!(out, "{number} is prime: {prime}").unwrap();
+    }
+    pool.shutdown();
+}
+
 /// P3: the seed's primes program end to end, pool start and shutdown included.
 fn p3(c: &mut Criterion) {
     let mut group = c.benchmark_group("P3");
     configure(&mut group, Cost::Heavy);
     group.bench_function("cfutures", |b| b.iter(|| seed_main(&mut std::io::sink())));
+    group.bench_function("procspawn", |b| {
+        b.iter(|| seed_main_procspawn(&mut std::io::sink()))
+    });
     group.bench_function("sequential", |b| {
         b.iter(|| {
             let mut out = std::io::sink();
@@ -98,6 +158,7 @@ fn p3(c: &mut Criterion) {
 
 fn main() {
     cfutures::process::init();
+    procspawn::init();
     let mut criterion = Criterion::default().configure_from_args();
     p1(&mut criterion);
     p2(&mut criterion);

@@ -100,7 +100,7 @@ def t2(workers, quick):
 
 
 def t3(workers, quick):
-    return {"note": "n/a: nested blocking waits deadlock a fixed-size CPython pool"}
+    return {"note": "n/a (nested waits deadlock)"}
 
 
 def t4(workers, quick):

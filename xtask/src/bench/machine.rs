@@ -38,7 +38,18 @@ impl Machine {
         }
     }
 
-    /// One line: date, CPU, cores, OS.
+    /// Short: date, CPU, cores.
+    pub fn short(&self) -> String {
+        format!(
+            "{}, {} ({} cores){}",
+            self.date,
+            self.cpu,
+            self.cores,
+            if self.quick { ", --quick" } else { "" }
+        )
+    }
+
+    /// One line: date, CPU, cores, OS, toolchains.
     pub fn summary(&self) -> String {
         format!(
             "{}, {} ({} cores), {}, {}, {}{}",

@@ -104,7 +104,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     println!("\nwrote {}", paths.out.join("report.md").display());
     println!("wrote {}", paths.out.join("report.json").display());
     let svg_path = paths.out.join("ratios.svg");
-    if let Some(svg) = plot::svg(&records, &machine.summary()) {
+    if let Some(svg) = plot::svg(&records, &machine.short()) {
         write(&svg_path, &svg)?;
         println!("wrote {}", svg_path.display());
         let png_path = paths.out.join("ratios.png");

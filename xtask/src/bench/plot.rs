@@ -122,14 +122,16 @@ pub fn svg(records: &[Record], subtitle: &str) -> Option<String> {
             y + 3.0,
             ROW - 6.0
         );
-        let (anchor, tx) = if *ratio < 1.0 {
-            ("end", left - 4.0)
+        // Beside the bar, on the side away from the labels: right of the parity line for a
+        // bar that grows left, right of the bar's end otherwise.
+        let tx = if *ratio < 1.0 {
+            x0 + 4.0
         } else {
-            ("start", left + width + 4.0)
+            left + width + 4.0
         };
         let _ = writeln!(
             out,
-            r#"<text x="{tx:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+            r#"<text x="{tx:.1}" y="{:.1}">{}</text>"#,
             y + ROW * 0.7,
             format_ratio(*ratio)
         );

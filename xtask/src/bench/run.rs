@@ -163,10 +163,14 @@ pub fn criterion(
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
     // Criterion reports its phases (`Benchmarking <id>: Warming up`...) on stderr: the
-    // progress line replaces them; anything else there (warnings) passes through.
+    // progress line replaces them. It also warns when the short windows chosen for two
+    // cores cannot hold its samples (it then measures longer, as intended): dropped too.
     let stderr = std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !line.starts_with("Benchmarking ") {
+            let noise = line.is_empty()
+                || line.starts_with("Benchmarking ")
+                || line.starts_with("Warning: Unable to complete");
+            if !noise {
                 eprintln!("{line}");
             }
         }
@@ -174,12 +178,9 @@ pub fn criterion(
     let mut current: Option<String> = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| format!("reading the `{target}` output: {e}"))?;
-        // Criterion prints `Benchmarking <id>: <phase>` while it works, then
-        // `<id>  time: [low median high]` (the id alone on the line before when it is long).
-        if let Some(rest) = line.strip_prefix("Benchmarking ") {
-            let id = rest.split(": ").next().unwrap_or(rest).to_owned();
-            current = Some(id);
-        } else if let Some((head, tail)) = line.split_once("time:") {
+        // Criterion prints `<id>  time: [low median high]`, the id alone on the line
+        // before when it is long; the lines after it (`thrpt:`, outliers) are indented.
+        if let Some((head, tail)) = line.split_once("time:") {
             let head = head.trim();
             let name = if head.is_empty() {
                 current.clone().unwrap_or_default()
@@ -187,6 +188,8 @@ pub fn criterion(
                 head.to_owned()
             };
             progress.finished(&name, tail.trim());
+        } else if !line.is_empty() && !line.starts_with(char::is_whitespace) {
+            current = Some(line.trim().to_owned());
         }
     }
     let status = child

@@ -121,17 +121,8 @@ pub const TARGETS: &[BenchTarget] = &[
 ];
 
 /// Cells with no measurement by design, and why: (scenario, impl, note).
-pub const NOT_MEASURED: &[(&str, &str, &str)] = &[
-    (
-        "T3",
-        "threadpool",
-        "n/a: nested blocking waits deadlock a fixed pool",
-    ),
-    ("P1", "procspawn", "not built: see README"),
-    ("P2/chunksize=1", "procspawn", "not built: see README"),
-    ("P2/chunksize=256", "procspawn", "not built: see README"),
-    ("P3", "procspawn", "not built: see README"),
-];
+pub const NOT_MEASURED: &[(&str, &str, &str)] =
+    &[("T3", "threadpool", "n/a (nested waits deadlock)")];
 
 /// The scenario with this id.
 pub fn scenario(id: &str) -> Option<&'static Scenario> {
