@@ -30,6 +30,6 @@ pub struct Stats {
     /// Tasks the workers took from a queue and ran (a task that a waiter ran inline is counted
     /// by neither this nor `queued` once discarded).
     pub completed: u64,
-    /// Tasks a worker took from another worker's deque.
+    /// Of `completed`, the tasks a worker took from another worker's deque.
     pub stolen: u64,
 }

@@ -15,6 +15,14 @@ use crate::registry::Registry;
 /// Searches a worker makes before it counts as idle (see `wait_for_work`).
 const UNCOUNTED_ROUNDS: u32 = 4;
 
+/// A task and whether it was stolen from another worker's deque.
+type Found = (Task, bool);
+
+/// Adds one to a counter only this thread writes (no read-modify-write needed).
+fn bump(counter: &std::sync::atomic::AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
 thread_local! {
     /// The worker running on this thread, if any; set for the life of `main`.
     static CURRENT: Cell<*const WorkerThread> = const { Cell::new(ptr::null()) };
@@ -93,29 +101,33 @@ impl WorkerThread {
 
     fn run(&self) {
         loop {
-            let task = match self.find_task() {
-                Some(task) => task,
+            let found = match self.find_task() {
+                Some(found) => found,
                 None => match self.wait_for_work() {
-                    Some(task) => task,
+                    Some(found) => found,
                     None => return,
                 },
             };
-            self.execute(task);
+            self.execute(found);
         }
     }
 
-    fn execute(&self, task: Task) {
+    fn execute(&self, (task, stolen): Found) {
         // `Task::run` catches the task's own panic (and its callbacks'); this only keeps the
         // worker alive should anything else unwind.
         let ran = catch_unwind(AssertUnwindSafe(|| task.run())).unwrap_or(true);
+        // A task a waiter already ran inline (or that was cancelled) is discarded uncounted.
         if ran {
-            let counter = &self.registry.counters[self.index].completed;
-            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            let counters = &self.registry.counters[self.index];
+            bump(&counters.completed);
+            if stolen {
+                bump(&counters.stolen);
+            }
         }
     }
 
     /// The idle loop: search, spin, sleep. `None` once the pool is closed and drained.
-    fn wait_for_work(&self) -> Option<Task> {
+    fn wait_for_work(&self) -> Option<Found> {
         let registry = &*self.registry;
         // In a busy pool the queues are often empty only for a moment: look again a few times
         // before counting as idle, which writes the counters word every publisher reads.
@@ -150,16 +162,19 @@ impl WorkerThread {
         }
     }
 
-    fn find_task(&self) -> Option<Task> {
-        self.local.pop().or_else(|| self.steal())
+    fn find_task(&self) -> Option<Found> {
+        match self.local.pop() {
+            Some(task) => Some((task, false)),
+            None => self.steal(),
+        }
     }
 
-    fn steal(&self) -> Option<Task> {
+    fn steal(&self) -> Option<Found> {
         let registry = &*self.registry;
         loop {
             let mut retry = false;
             match registry.injector.steal_batch_and_pop(&self.local) {
-                Steal::Success(task) => return Some(task),
+                Steal::Success(task) => return Some((task, false)),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
@@ -174,11 +189,7 @@ impl WorkerThread {
                         continue;
                     };
                     match stealer.steal() {
-                        Steal::Success(task) => {
-                            let counter = &registry.counters[self.index].stolen;
-                            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-                            return Some(task);
-                        }
+                        Steal::Success(task) => return Some((task, true)),
                         Steal::Retry => retry = true,
                         Steal::Empty => {}
                     }

@@ -135,9 +135,11 @@ fn fib_cfutures(n: u64, cutoff: u64) -> u64 {
     if n <= cutoff {
         return fib_seq(n);
     }
-    let left = pool().submit(move || fib_cfutures(n - 1, cutoff)).unwrap();
-    let right = fib_cfutures(n - 2, cutoff);
-    *left.result().unwrap() + right
+    // The shape of `rayon::join(a, b)`: offer `b` to other workers, run `a` here, then wait
+    // on `b` (which runs here too if nobody took it).
+    let right = pool().submit(move || fib_cfutures(n - 2, cutoff)).unwrap();
+    let left = fib_cfutures(n - 1, cutoff);
+    left + *right.result().unwrap()
 }
 
 fn fib_rayon(n: u64, cutoff: u64) -> u64 {
