@@ -291,3 +291,11 @@ fn submitting_from_many_threads_at_once() {
         assert!(handle.join().unwrap());
     }
 }
+
+#[test]
+fn the_pool_and_its_scopes_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ThreadPoolExecutor>();
+    send_sync::<cfutures_thread::Scope<'static, 'static>>();
+    send_sync::<ThreadPoolBuilder>();
+}

@@ -177,3 +177,44 @@ fn a_worker_that_initialized_keeps_its_running_task() {
     gate.set();
     assert_eq!(running.result(), Ok(&"finished"));
 }
+
+#[test]
+fn submissions_racing_a_failing_initializer_all_end() {
+    use std::time::Duration;
+
+    for _ in 0..20 {
+        let pool = Arc::new(
+            ThreadPoolBuilder::new()
+                .max_workers(2)
+                .initializer(|| Err::<(), _>("flaky"))
+                .build()
+                .unwrap(),
+        );
+        let submitters: Vec<_> = (0..2)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                std::thread::spawn(move || {
+                    let mut accepted = Vec::new();
+                    for i in 0..1_000u32 {
+                        match pool.submit(move || i) {
+                            Ok(future) => accepted.push(future),
+                            Err(error) => {
+                                assert_broken(&error, "flaky");
+                                break;
+                            }
+                        }
+                    }
+                    accepted
+                })
+            })
+            .collect();
+        for submitter in submitters {
+            for future in submitter.join().unwrap() {
+                let error = future
+                    .result_timeout(Duration::from_secs(30))
+                    .expect_err("no worker ever initialized");
+                assert_broken(&error, "flaky");
+            }
+        }
+    }
+}

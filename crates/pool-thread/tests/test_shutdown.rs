@@ -224,3 +224,52 @@ fn shutdown_from_two_tasks_at_once_does_not_deadlock() {
     pool.shutdown(true, false);
     assert_eq!(pool.stats().workers_alive, 0);
 }
+
+#[test]
+fn submissions_racing_shutdown_never_leave_a_future_pending() {
+    use std::sync::Barrier;
+    use std::time::Duration;
+
+    for round in 0..40 {
+        let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+        let barrier = Arc::new(Barrier::new(3));
+        let submitters: Vec<_> = (0..2)
+            .map(|_| {
+                let (pool, barrier) = (Arc::clone(&pool), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut accepted = Vec::new();
+                    for i in 0..2_000u32 {
+                        match pool.submit(move || i) {
+                            Ok(future) => accepted.push((i, future)),
+                            Err(error) => {
+                                assert_eq!(error, Error::ShutDown);
+                                break;
+                            }
+                        }
+                    }
+                    accepted
+                })
+            })
+            .collect();
+        let cancel_futures = round % 2 == 1;
+        barrier.wait();
+        // Vary where in the submissions the shutdown lands.
+        for _ in 0..round * 2_000 {
+            std::hint::spin_loop();
+        }
+        pool.shutdown(round % 3 == 0, cancel_futures);
+        for submitter in submitters {
+            for (i, future) in submitter.join().unwrap() {
+                // A future handed out is served: it runs, or shutdown cancelled it.
+                match future.result_timeout(Duration::from_secs(30)) {
+                    Ok(value) => assert_eq!(*value, i),
+                    Err(Error::Cancelled) => assert!(cancel_futures),
+                    Err(other) => panic!("round {round}: task {i} ended with {other:?}"),
+                }
+            }
+        }
+        pool.shutdown(true, false);
+        assert_eq!(pool.stats().workers_alive, 0);
+    }
+}
