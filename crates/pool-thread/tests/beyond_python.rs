@@ -93,9 +93,9 @@ fn a_panicking_task_fails_its_future_and_the_worker_lives_on() {
     }
     let name = pool.submit(thread_name).unwrap().into_result().unwrap();
     assert_eq!(name.unwrap(), format!("{}_0", pool.thread_name_prefix()));
-    let stats = pool.stats();
-    assert_eq!(stats.workers_alive, 1);
-    assert_eq!(stats.completed, 2);
+    assert_eq!(pool.stats().workers_alive, 1);
+    pool.shutdown(true, false);
+    assert_eq!(pool.stats().completed, 2);
 }
 
 /// A one-worker pool whose worker is blocked until the returned event is set.
@@ -182,6 +182,7 @@ fn a_nested_submission_is_stolen_by_an_idle_worker() {
         .unwrap();
     let (child, parent) = parent.into_result().unwrap();
     assert_ne!(child, parent);
+    pool.shutdown(true, false);
     assert!(pool.stats().stolen >= 1, "{:?}", pool.stats());
 }
 
