@@ -116,6 +116,9 @@ impl ThreadPoolBuilder {
     /// `init` returns `()` or a `Result<(), E: Display>`. If it returns an error or panics,
     /// the pool is broken, as Python's `BrokenThreadPool`: the futures of queued tasks fail
     /// with [`Error::Broken`] carrying the reason, and later submissions are refused with it.
+    /// Tasks already running on workers that did initialize finish normally, as in Python.
+    /// (A closure whose body is only `panic!(..)` returns `!`, which is neither; give it a
+    /// block that ends in `()` or pass a `fn` item.)
     ///
     /// ```
     /// use cfutures_core::Error;

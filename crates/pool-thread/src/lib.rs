@@ -10,10 +10,16 @@
 //! # Ok::<(), cfutures_core::Error>(())
 //! ```
 //!
-//! - [`ThreadPoolExecutor`]: `submit`, `map`, `shutdown(wait, cancel_futures)`, `scope`,
-//!   `stats`; dropping it shuts it down and waits.
-//! - [`ThreadPoolBuilder`]: `max_workers`, `thread_name_prefix`, `initializer`, `stack_size`,
-//!   and which waiters may run a pending task inline ([`InlineWaits`]).
+//! | Python | here |
+//! |---|---|
+//! | `ThreadPoolExecutor(max_workers=5)` | [`ThreadPoolExecutor::new`]`(5)?` |
+//! | `ThreadPoolExecutor(thread_name_prefix=, initializer=, ...)` | [`ThreadPoolBuilder`] (also `stack_size`, [`InlineWaits`]) |
+//! | `executor.submit(fn, *args)` | [`submit`](ThreadPoolExecutor::submit)`(move \|\| fn(args))?` |
+//! | `executor.map(fn, *iterables, timeout=, buffersize=)` | [`map`](ThreadPoolExecutor::map), [`map_with`](ThreadPoolExecutor::map_with) |
+//! | `executor.shutdown(wait=True, cancel_futures=False)` | [`shutdown`](ThreadPoolExecutor::shutdown)`(true, false)`; also `Drop` |
+//! | `with ThreadPoolExecutor() as executor:` | a scope ending in `drop(executor)` |
+//! | `BrokenThreadPool`, `RuntimeError` after shutdown | [`Error::Broken`], [`Error::ShutDown`] |
+//! | (none) | [`scope`](ThreadPoolExecutor::scope) for borrowing tasks, [`stats`](ThreadPoolExecutor::stats) |
 //!
 //! # Scheduler
 //! Submissions from outside the pool go to a shared injector queue, submissions from a running
