@@ -15,6 +15,9 @@ use crate::registry::Registry;
 /// Searches a worker makes before it counts as idle (see `wait_for_work`).
 const UNCOUNTED_ROUNDS: u32 = 4;
 
+/// The smallest deque length that triggers a sweep (see `WorkerThread::sweep`).
+const SWEEP_MIN: usize = 64;
+
 /// A task and whether it was stolen from another worker's deque.
 type Found = (Task, bool);
 
@@ -34,6 +37,8 @@ pub(crate) struct WorkerThread {
     local: Worker<Task>,
     /// xorshift state: where to start looking among the other workers' deques.
     rng: Cell<u64>,
+    /// The deque length at which the next push first sweeps out done tasks.
+    sweep_at: Cell<usize>,
 }
 
 /// The thread's entry point.
@@ -46,6 +51,7 @@ pub(crate) fn main(registry: Arc<Registry>, index: usize) {
         index,
         local,
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
+        sweep_at: Cell::new(SWEEP_MIN),
     };
     let _current = CurrentGuard::set(&worker);
     if worker.registry.initialize_worker() {
@@ -95,8 +101,28 @@ impl WorkerThread {
     /// A task submitted from inside a task goes on this worker's own deque.
     #[inline]
     pub(crate) fn push(&self, task: Task) {
+        if self.local.len() >= self.sweep_at.get() {
+            self.sweep();
+        }
         self.local.push(task);
         self.registry.sleep.new_job(|| self.local.len() > 1);
+    }
+
+    /// Drops the tasks in this worker's deque that are already done, keeping the others in
+    /// order. A task that submits and waits runs the submitted task inline, which leaves a
+    /// done entry behind; a long-running task doing that in a loop on a pool with no idle
+    /// worker to steal (and discard) them would otherwise grow the deque without bound. The
+    /// threshold doubles with what survives a sweep, so the cost stays O(1) per push.
+    #[cold]
+    fn sweep(&self) {
+        for _ in 0..self.local.len() {
+            match self.local.pop() {
+                Some(task) if task.is_done() => drop(task),
+                Some(task) => self.local.push(task),
+                None => break,
+            }
+        }
+        self.sweep_at.set((2 * self.local.len()).max(SWEEP_MIN));
     }
 
     fn run(&self) {

@@ -300,3 +300,23 @@ fn the_pool_and_its_scopes_are_send_and_sync() {
     send_sync::<cfutures_thread::Scope<'static, 'static>>();
     send_sync::<ThreadPoolBuilder>();
 }
+
+#[test]
+fn a_long_task_that_submits_and_waits_in_a_loop_keeps_its_deque_small() {
+    // Each waited-on task runs inline and leaves a done entry in the worker's deque; with a
+    // single worker nobody steals them, so the worker must sweep them out itself.
+    let pool = Arc::new(ThreadPoolExecutor::new(1).unwrap());
+    let inner = Arc::clone(&pool);
+    let most_queued = pool
+        .submit(move || {
+            let mut most = 0;
+            for i in 0..5_000u32 {
+                assert_eq!(inner.submit(move || i).unwrap().result(), Ok(&i));
+                most = most.max(inner.stats().queued);
+            }
+            most
+        })
+        .unwrap();
+    let most = *most_queued.result().unwrap();
+    assert!(most <= 128, "the deque grew to {most}");
+}
