@@ -74,15 +74,15 @@ impl Paths {
 /// Runs `cargo xtask bench`.
 pub fn run(options: &Options) -> Result<(), String> {
     let paths = Paths::discover()?;
-    let machine = if options.report_only {
-        load_machine(&paths)?
+    let (machine, failures) = if options.report_only {
+        (load_machine(&paths)?, Vec::new())
     } else {
         measure(options, &paths)?
     };
     let mut records = collect(options, &paths)?;
     record::compute_ratios(&mut records);
     record::sort(&mut records);
-    if records.is_empty() {
+    if records.is_empty() && failures.is_empty() {
         return Err(match &options.filter {
             Some(filter) => format!("no benchmark matches --filter {filter:?}"),
             None => "no results".into(),
@@ -117,10 +117,18 @@ pub fn run(options: &Options) -> Result<(), String> {
             println!("wrote {}", png_path.display());
         }
     }
-    Ok(())
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the report lacks what failed: {}",
+            failures.join("; ")
+        ))
+    }
 }
 
-fn measure(options: &Options, paths: &Paths) -> Result<Machine, String> {
+/// Measures everything selected; returns the machine and the bench targets that failed.
+fn measure(options: &Options, paths: &Paths) -> Result<(Machine, Vec<String>), String> {
     let machine = Machine::probe(options.quick);
     let _ = fs::remove_dir_all(paths.criterion_home());
     let _ = fs::remove_dir_all(paths.raw());
@@ -174,9 +182,11 @@ fn measure(options: &Options, paths: &Paths) -> Result<Machine, String> {
         if options.quick { " (--quick)" } else { "" }
     );
     let mut progress = run::Progress::new(total);
+    let mut failures = Vec::new();
     for target in &targets {
+        // A failing target is reported at the end; the others still run and report.
         let exe = exe(target.name);
-        if target.criterion {
+        let ran = if target.criterion {
             run::criterion(
                 paths,
                 &exe,
@@ -184,7 +194,7 @@ fn measure(options: &Options, paths: &Paths) -> Result<Machine, String> {
                 &filter_args,
                 options.quick,
                 &mut progress,
-            )?;
+            )
         } else {
             run::plain(
                 paths,
@@ -193,7 +203,12 @@ fn measure(options: &Options, paths: &Paths) -> Result<Machine, String> {
                 &filter_args,
                 options.quick,
                 &mut progress,
-            )?;
+            )
+            .map(drop)
+        };
+        if let Err(error) = ran {
+            eprintln!("{error}");
+            failures.push(error);
         }
     }
     if python_count > 0 {
@@ -215,7 +230,7 @@ fn measure(options: &Options, paths: &Paths) -> Result<Machine, String> {
         }
     }
     eprintln!("==> measured in {:.0} s", progress.elapsed_secs());
-    Ok(machine)
+    Ok((machine, failures))
 }
 
 /// The implementations the memory target measures (it prints one result per each).
@@ -234,9 +249,12 @@ fn plain_count(options: &Options, target: &BenchTarget) -> usize {
         .sum()
 }
 
+/// True if a Rust bench target has work for `scenario` under the filter (the CPython rows
+/// come from the Python script, never from a bench target).
 fn selects_scenario(options: &Options, scenario: &str) -> bool {
     std::iter::once(spec::SUBJECT)
         .chain(spec::PEERS.iter().map(|(id, _)| *id))
+        .filter(|implementation| *implementation != "cpython")
         .any(|implementation| options.selects(scenario, implementation))
 }
 
