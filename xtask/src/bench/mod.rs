@@ -104,10 +104,13 @@ pub fn run(options: &Options) -> Result<(), String> {
     println!("\nwrote {}", paths.out.join("report.md").display());
     println!("wrote {}", paths.out.join("report.json").display());
     let svg_path = paths.out.join("ratios.svg");
+    let png_path = paths.out.join("ratios.png");
+    // A plot left from an earlier run would not match this report.
+    let _ = fs::remove_file(&svg_path);
+    let _ = fs::remove_file(&png_path);
     if let Some(svg) = plot::svg(&records, &machine.short()) {
         write(&svg_path, &svg)?;
         println!("wrote {}", svg_path.display());
-        let png_path = paths.out.join("ratios.png");
         let converted = Command::new("rsvg-convert")
             .arg("-o")
             .arg(&png_path)
