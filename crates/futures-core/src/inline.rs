@@ -31,8 +31,9 @@ static NEXT_EXECUTOR: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     static CURRENT_EXECUTOR: Cell<Option<ExecutorId>> = const { Cell::new(None) };
-    /// The tasks this thread is running, innermost last (inline runs nest).
-    static RUNNING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The innermost task this thread is running; each frame links to the one it interrupted
+    /// (inline runs nest), so the list lives on the stack and costs no allocation.
+    static RUNNING: Cell<*const RunningFrame> = const { Cell::new(std::ptr::null()) };
     /// The futures whose done-callbacks this thread is running.
     static NOTIFYING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
@@ -111,9 +112,6 @@ impl Inline {
     }
 }
 
-/// Records, for the life of a task's run, that the current thread is running it.
-pub(crate) struct RunningGuard(());
-
 /// Records, while a future's waiters are being woken and its callbacks run, that this thread
 /// is doing it (so a callback calling `into_inner` does not wait for itself).
 pub(crate) struct NotifyingGuard(usize);
@@ -147,34 +145,64 @@ pub(crate) fn is_notifying_here(future: *const ()) -> bool {
     }
 }
 
-// Loom runs its model threads as coroutines on one OS thread, where a `thread_local!` would be
-// shared between them; the self-wait check is not part of any loom model, so it is off there.
-impl RunningGuard {
-    pub(crate) fn enter(task: *const ()) -> Self {
-        #[cfg(not(loom))]
-        RUNNING.with(|running| running.borrow_mut().push(task as usize));
-        #[cfg(loom)]
-        let _ = task;
-        RunningGuard(())
-    }
+/// One task being run by this thread: a node of the `RUNNING` list, on the running thread's
+/// stack.
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) struct RunningFrame {
+    task: usize,
+    previous: *const RunningFrame,
 }
 
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        #[cfg(not(loom))]
-        RUNNING.with(|running| {
-            running.borrow_mut().pop();
-        });
+/// Runs `f` as the run of `task`, so that a wait on `task`'s future from inside `f` (directly,
+/// or through tasks `f` runs inline) is recognised as a self-wait.
+///
+/// Loom runs its model threads as coroutines on one OS thread, where a `thread_local!` would be
+/// shared between them; the self-wait check is not part of any loom model, so it is off there.
+pub(crate) fn run_as<R>(task: *const (), f: impl FnOnce() -> R) -> R {
+    #[cfg(loom)]
+    {
+        let _ = task;
+        f()
+    }
+    #[cfg(not(loom))]
+    {
+        struct Restore(*const RunningFrame);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                RUNNING.with(|top| top.set(self.0));
+            }
+        }
+        let frame = RunningFrame {
+            task: task as usize,
+            previous: RUNNING.with(Cell::get),
+        };
+        // The frame stays where it is until `_restore` unlinks it, on return or unwind.
+        let _restore = Restore(frame.previous);
+        RUNNING.with(|top| top.set(&frame));
+        f()
     }
 }
 
 /// Whether the current thread is (somewhere up its stack) running this task.
 pub(crate) fn is_running_here(task: *const ()) -> bool {
-    #[cfg(not(loom))]
-    return RUNNING.with(|running| running.borrow().contains(&(task as usize)));
     #[cfg(loom)]
     {
         let _ = task;
+        false
+    }
+    #[cfg(not(loom))]
+    {
+        let mut frame = RUNNING.with(Cell::get);
+        while !frame.is_null() {
+            // SAFETY: every linked frame is a local of a `run_as` call that is still on this
+            // thread's stack: `run_as` unlinks its frame before returning or unwinding, and
+            // frames are linked innermost first, so the list never points at a dead frame.
+            let current = unsafe { &*frame };
+            if current.task == task as usize {
+                return true;
+            }
+            frame = current.previous;
+        }
         false
     }
 }

@@ -29,7 +29,7 @@ use std::task::Waker;
 
 use crate::error::{Error, panic_message};
 use crate::future::Future;
-use crate::inline::{Inline, NotifyingGuard, RunningGuard};
+use crate::inline::{Inline, NotifyingGuard, run_as};
 use crate::state::{
     CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, NOTIFYING, PENDING, PHASE_MASK, RUNNING,
     is_terminal, phase, public_state,
@@ -247,10 +247,7 @@ impl<T> Shared<T> {
             let _ = self.complete(Outcome::Failed(Box::new(Error::Abandoned)));
             return;
         };
-        let outcome = {
-            let _running = RunningGuard::enter(self.address());
-            catch_unwind(AssertUnwindSafe(task))
-        };
+        let outcome = run_as(self.address(), || catch_unwind(AssertUnwindSafe(task)));
         let outcome = match outcome {
             Ok(value) => Outcome::Value(value),
             Err(payload) => {

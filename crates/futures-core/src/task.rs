@@ -39,6 +39,10 @@ impl<T: Send + Sync + 'static> Job for Shared<T> {
     }
 
     fn abandon(&self) {
+        if state::phase(self.word()) != state::PENDING {
+            // The common case: the task ran (or was cancelled) and is being dropped.
+            return;
+        }
         // Unlike a dropped `Promise`, a dropped `Task` is not the future's completer once the
         // task was claimed: the claimant (a worker, or a waiter running it inline) completes
         // it. So only a still-pending task is failed, through the same claim.
