@@ -55,3 +55,8 @@ pub mod process {
 pub mod helpers {
     pub use cfutures_helpers::*;
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
