@@ -25,8 +25,11 @@ fn os_error() -> Error {
     Error::other(std::io::Error::other("OSError"))
 }
 
-/// Records what a callback saw.
-fn recorder<T>() -> (Arc<Mutex<Option<T>>>, Arc<Mutex<Option<T>>>) {
+/// Where a callback records what it saw.
+type Seen<T> = Arc<Mutex<Option<T>>>;
+
+/// Records what a callback saw: one handle for the test, one for the callback.
+fn recorder<T>() -> (Seen<T>, Seen<T>) {
     let cell = Arc::new(Mutex::new(None));
     (Arc::clone(&cell), cell)
 }
