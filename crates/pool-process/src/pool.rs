@@ -424,8 +424,15 @@ impl Inner {
             let Some(writer) = writer else { continue };
             if (&*writer).write_all(&buffer).is_err() {
                 // The worker is gone or its pipe broke: make sure it is gone, so its monitor
-                // fails what it held instead of waiting for replies that cannot come.
-                if let Some(pid) = pid {
+                // fails what it held instead of waiting for replies that cannot come. Only
+                // while the slot still names that process: its monitor clears the pid under
+                // the lock before reaping, so the pid cannot have been reused.
+                let st = self.lock();
+                let still_ours = st
+                    .slots
+                    .iter()
+                    .any(|s| s.key == key && s.epoch == epoch && s.pid == pid);
+                if let (true, Some(pid)) = (still_ours, pid) {
                     spawn::signal(pid, libc::SIGKILL);
                 }
             }

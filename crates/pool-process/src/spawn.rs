@@ -140,7 +140,8 @@ pub(crate) fn exit_reason(status: io::Result<ExitStatus>) -> ExitReason {
 }
 
 /// Sends `signal` to a worker that has not been reaped yet (so its pid cannot have been
-/// reused).
+/// reused). Callers hold the pool's lock and find the pid in its slot, which the monitor
+/// clears (under the same lock) before it reaps the worker.
 pub(crate) fn signal(pid: u32, signal: i32) {
     // SAFETY: kill takes plain integers; callers only pass pids of children not yet reaped.
     unsafe {
