@@ -140,8 +140,9 @@ pub(crate) fn exit_reason(status: io::Result<ExitStatus>) -> ExitReason {
 }
 
 /// Sends `signal` to a worker that has not been reaped yet (so its pid cannot have been
-/// reused). Callers hold the pool's lock and find the pid in its slot, which the monitor
-/// clears (under the same lock) before it reaps the worker.
+/// reused): callers are the worker's own monitor before it reaps it, or hold the pool's lock
+/// and find the pid in the worker's slot, which the monitor clears under that lock before
+/// reaping.
 pub(crate) fn signal(pid: u32, signal: i32) {
     // SAFETY: kill takes plain integers; callers only pass pids of children not yet reaped.
     unsafe {
