@@ -490,25 +490,32 @@ fn test_force_shutdown_workers_stops_pool() {
 
 // --- Beyond the port ----------------------------------------------------------------------
 
-/// Python sends each result as its task completes. A worker here batches replies while more
+/// Python sends each result as its task completes. A worker here may batch replies while more
 /// tasks are already waiting for it; a result must still not wait for the *next* task to end.
+/// (A regression test: it once did, and `test_wait`'s `test_first_exception` hung.)
 #[test]
-#[ignore = "BUG (cfutures-process, worker.rs `serve`): a reply is written only when no further \
-            task frame is buffered, so a finished task's result waits in the worker until the \
-            task pipelined behind it ends; if that one blocks (on this very result, or for an \
-            hour) the finished future never resolves"]
 fn a_finished_result_is_not_held_back_by_the_next_task() {
     let executor = pool(1, None);
-    // A quick task first: the pool measures a tiny run time and pipelines deeply from now on.
-    result(&executor.submit(pid, ()).unwrap()).unwrap();
-    let (first, second) = (Gate::new(), Gate::new());
-    let t1 = executor.submit(gate_wait, first.arg()).unwrap();
-    let t2 = executor.submit(gate_wait, second.arg()).unwrap();
-    first.release(1);
-    let outcome = t1.result_timeout(PATIENCE);
-    second.release(1);
+    // Quick tasks first: the pool measures a tiny run time and pipelines deeply from now on.
+    for _ in 0..20 {
+        result(&executor.submit(pid, ()).unwrap()).unwrap();
+    }
+    let gates = [Gate::new(), Gate::new(), Gate::new()];
+    // t1 and t2 reach the busy worker's pipe while t0 runs, so it reads them in one go.
+    let t: Vec<_> = gates
+        .iter()
+        .map(|g| executor.submit(gate_wait, g.arg()).unwrap())
+        .collect();
+    gates[0].wait_started();
+    gates[0].release(1);
+    assert!(result(&t[0]).is_ok());
+    gates[1].wait_started();
+    gates[1].release(1);
+    // t1 has finished; t2 is blocked at its gate.
+    let outcome = t[1].result_timeout(PATIENCE);
+    gates[2].release(1);
     assert!(outcome.is_ok(), "{outcome:?}");
-    assert!(result(&t2).is_ok());
+    assert!(result(&t[2]).is_ok());
 }
 
 #[test]

@@ -26,26 +26,12 @@ on_both_pools!(
     test_20369,
     test_first_completed,
     test_first_completed_some_already_completed,
+    test_first_exception,
     test_first_exception_some_already_complete,
     test_first_exception_one_already_failed,
     test_all_completed,
     test_timeout,
 );
-
-mod test_first_exception {
-    #[test]
-    fn thread() {
-        super::test_first_exception(&crate::common::thread_pool(5));
-    }
-    #[test]
-    #[ignore = "BUG (cfutures-process): a worker holds a finished task's reply in its output \
-                buffer while it runs the next task already pipelined to it, so future2's \
-                failure is not delivered while future3 blocks; see \
-                test_process_pool::a_finished_result_is_not_held_back_by_the_next_task"]
-    fn process() {
-        super::test_first_exception(&crate::common::process_pool(5));
-    }
-}
 
 /// Python waits without a timeout; a generous one turns a hang into a failed assertion.
 const NO_HANG: Option<Duration> = Some(PATIENCE);

@@ -450,17 +450,17 @@ pub fn run_helper(name: &str) -> Output {
     helper_command(name).output().unwrap()
 }
 
-/// The lines of a helper's stdout without the test harness's own lines.
-pub fn program_lines(stdout: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(stdout)
-        .lines()
+/// The lines helper `name` printed, without the test harness's own text around them (with
+/// `--nocapture` the harness writes `test NAME ... ` before the test runs and `ok` after).
+pub fn program_lines(stdout: &[u8], name: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(stdout).replace(&format!("test {name} ... "), "\n");
+    text.lines()
+        .map(str::trim_end)
         .filter(|l| {
             !(l.is_empty()
-                || l.starts_with("running ")
-                || l.starts_with("test ")
-                || l.starts_with("test result:")
-                || l.starts_with("successes:")
-                || l.starts_with("    "))
+                || *l == "ok"
+                || l.starts_with("running 1 test")
+                || l.starts_with("test result:"))
         })
         .map(str::to_owned)
         .collect()
