@@ -378,6 +378,9 @@ impl<T> Future<T> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
+        if self.spin_while_running() {
+            return true;
+        }
         let Ok(key) = self.shared.register(Waiter::Thread(current_thread())) else {
             return true;
         };
@@ -398,6 +401,33 @@ impl<T> Future<T> {
                 }
             }
         }
+    }
+
+    /// Spins briefly while the task is running (not while it is still queued): a running
+    /// task, such as a fork-join child stolen by another worker, often finishes within a few
+    /// microseconds, and parking would cost a lock, two futex calls and a context switch. The
+    /// spin is bounded (about a microsecond of `spin_loop` hints, then a few yields) so a long
+    /// task still finds its waiter parked. True if the future finished meanwhile.
+    fn spin_while_running(&self) -> bool {
+        const SPIN_ROUNDS: u32 = 7;
+        const YIELD_ROUNDS: u32 = 3;
+        for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
+            let word = self.shared.word();
+            if state::is_terminal(word) {
+                return true;
+            }
+            if state::public_state(word) != State::Running {
+                return false;
+            }
+            if round < SPIN_ROUNDS {
+                for _ in 0..(1u32 << round) {
+                    std::hint::spin_loop();
+                }
+            } else {
+                crate::sync::yield_now();
+            }
+        }
+        self.done()
     }
 
     /// The outcome of a done future as `result()` reports it.
