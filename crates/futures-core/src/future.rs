@@ -350,10 +350,13 @@ impl<T> Future<T> {
     /// Blocks until done or `deadline`; false on timeout. Runs the task inline when allowed
     /// and untimed; fails with `Deadlock` when the current thread is running this very task.
     fn wait_until(&self, deadline: Option<Instant>) -> Result<(), Error> {
-        if self.done() {
+        let word = self.shared.word();
+        if state::is_terminal(word) {
             return Ok(());
         }
-        if is_running_here(self.address()) {
+        // Only a running future can be one this thread is running (a pending one has not been
+        // claimed by anyone), so the common inline case skips the walk up the running frames.
+        if state::public_state(word) == State::Running && is_running_here(self.address()) {
             return Err(Error::Deadlock);
         }
         if deadline.is_none()
