@@ -1,6 +1,7 @@
 //! The parent's record of one submitted task: its promise, behind a type-erased face.
 
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use cfutures_core::{Error, Promise};
 use serde::de::{DeserializeOwned, SeqAccess, Visitor};
@@ -19,6 +20,32 @@ pub(crate) trait Job: Send {
     fn cancel(self: Box<Self>);
 }
 
+/// Runs a result decoder, turning a panic in the user's `Deserialize` impl into the future's
+/// error: decoding runs on the thread that serves a worker's replies, which must survive it
+/// (otherwise that worker's other replies and its reaping would stall).
+fn decode_guarded<T>(decode: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    match catch_unwind(AssertUnwindSafe(decode)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = if let Some(text) = payload.downcast_ref::<&'static str>() {
+                (*text).to_owned()
+            } else if let Some(text) = payload.downcast_ref::<String>() {
+                text.clone()
+            } else {
+                "a non-string panic payload".to_owned()
+            };
+            // A payload whose own drop panics is leaked rather than unwinding here.
+            if let Err(nested) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+                std::mem::forget(nested);
+            }
+            Err(Error::Panicked {
+                message: format!("decoding the result panicked: {message}"),
+                backtrace: None,
+            })
+        }
+    }
+}
+
 /// A task whose value decodes as `R`.
 pub(crate) struct Pending<R> {
     pub(crate) promise: Promise<R>,
@@ -31,8 +58,10 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for Pending<R> {
 
     fn finish(self: Box<Self>, outcome: Result<&[u8], Error>) {
         let result = outcome.and_then(|bytes| {
-            postcard::from_bytes::<R>(bytes)
-                .map_err(|e| Error::Serialization(format!("cannot decode the result: {e}")))
+            decode_guarded(|| {
+                postcard::from_bytes::<R>(bytes)
+                    .map_err(|e| Error::Serialization(format!("cannot decode the result: {e}")))
+            })
         });
         // A future the user cancelled while it was still queued refuses completion; that is
         // the only way these can fail, and there is nothing left to tell anyone.
@@ -59,9 +88,11 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
 
     fn finish(self: Box<Self>, outcome: Result<&[u8], Error>) {
         let result = outcome.and_then(|bytes| {
-            postcard::from_bytes::<ChunkResults<R>>(bytes)
-                .map(|results| results.0)
-                .map_err(|e| Error::Serialization(format!("cannot decode the results: {e}")))
+            decode_guarded(|| {
+                postcard::from_bytes::<ChunkResults<R>>(bytes)
+                    .map(|results| results.0)
+                    .map_err(|e| Error::Serialization(format!("cannot decode the results: {e}")))
+            })
         });
         // As for `Pending`: only a cancelled future refuses, and then nobody is waiting.
         let _ = match result {
