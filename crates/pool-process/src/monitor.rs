@@ -169,10 +169,15 @@ fn handshake(
     }
 }
 
+/// How many workers in a row may die silently during start-up (no initializer configured)
+/// and be replaced before the pool gives up and breaks.
+const MAX_SILENT_STARTUP_DEATHS: u32 = 3;
+
 fn become_ready(inner: &Inner, key: u64) {
     let mut deferred = Deferred::default();
     {
         let mut st = inner.lock();
+        st.silent_startup_deaths = 0;
         if let Some(slot) = st.slot_mut(key) {
             slot.phase = Phase::Ready;
         }
@@ -317,8 +322,18 @@ fn finish_worker(
         let mut st = inner.lock();
         if let End::Startup(why) = end {
             // A worker that cannot start breaks the pool (Python's BrokenProcessPool after a
-            // failed initializer); unless we were killing the workers anyway.
-            if st.kill_signal.is_none() && !(st.shutdown && st.queue.is_empty()) {
+            // failed initializer); unless we were killing the workers anyway. A worker that
+            // died without a word while starting, with no initializer to blame, was most
+            // likely killed from outside: it is replaced like any dead worker, unless workers
+            // keep dying that way (then the executable cannot start workers at all).
+            st.silent_startup_deaths += 1;
+            let killed_from_outside = why.is_none()
+                && inner.config.initializer.is_none()
+                && st.silent_startup_deaths <= MAX_SILENT_STARTUP_DEATHS;
+            if st.kill_signal.is_none()
+                && !(st.shutdown && st.queue.is_empty())
+                && !killed_from_outside
+            {
                 let why = why.unwrap_or_else(|| {
                     format!("worker process {pid} exited during startup ({reason})")
                 });

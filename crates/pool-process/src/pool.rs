@@ -155,6 +155,8 @@ pub(crate) struct State {
     pub(crate) broken: Option<String>,
     /// The signal `terminate_workers`/`kill_workers` sent; workers are not replaced after it.
     pub(crate) kill_signal: Option<i32>,
+    /// Workers in a row that died silently while starting (reset when one becomes ready).
+    pub(crate) silent_startup_deaths: u32,
     /// Average task run time reported by the workers, in nanoseconds.
     avg_ns: Option<f64>,
     monitors: Vec<JoinHandle<()>>,
@@ -217,6 +219,7 @@ impl Inner {
                 shutdown: false,
                 broken: None,
                 kill_signal: None,
+                silent_startup_deaths: 0,
                 avg_ns: None,
                 monitors: Vec::new(),
             }),
