@@ -132,8 +132,9 @@ fn run_kills(kills: usize) {
         }
         match rng.below(4) {
             0 => {
-                // Only workers past their start-up (they answered a task): one killed while
-                // starting breaks the pool, a bug with a test of its own below.
+                // Only workers past their start-up (they answered a task): a kill while
+                // starting has a test of its own below (the pool replaces such a worker, but
+                // several in a row are taken as "workers cannot start" and break it).
                 let pids: Vec<u32> = pool
                     .worker_pids()
                     .into_iter()
