@@ -540,10 +540,6 @@ fn every_worker_pid_is_distinct_and_reaped_after_shutdown() {
 /// tasks were quick; a task sent behind one that turns out long must still not wait while a
 /// worker idles.
 #[test]
-#[ignore = "BUG (cfutures-process, pool.rs `dispatch`): after quick tasks the pool keeps \
-            several tasks in flight per worker, and a task queued behind a long one on a busy \
-            worker stays there while another worker (here one started for it) sits idle; with \
-            an endless first task the second never runs"]
 fn a_task_does_not_wait_behind_a_long_one_while_a_worker_idles() {
     let executor = pool(2, None);
     // Quick tasks on one worker: the pool measures a tiny run time and pipelines from now on.

@@ -335,6 +335,14 @@ impl Inner {
                 }
             }
             let Some(index) = best else { break };
+            // Pipelining behind a busy worker hides pipe latency, but a task sent there waits
+            // for whatever runs before it; while another worker is still starting, keep the
+            // task queued for it instead (it dispatches when it becomes ready).
+            if !st.slots[index].in_flight.is_empty()
+                && st.slots.iter().any(|slot| slot.phase == Phase::Starting)
+            {
+                break;
+            }
             let Some(work) = st.queue.pop_front() else {
                 break;
             };
