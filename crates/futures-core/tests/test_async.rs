@@ -22,13 +22,19 @@ impl Wake for Unparker {
     }
 }
 
-/// Returns the output and how many times the waker fired.
-fn block_on<F: StdFuture>(future: F) -> (F::Output, usize) {
+/// A waker that unparks the current thread and counts its wake-ups.
+fn unparker() -> (Arc<Unparker>, Waker) {
     let unparker = Arc::new(Unparker {
         thread: thread::current(),
         wakes: AtomicUsize::new(0),
     });
     let waker = Waker::from(unparker.clone());
+    (unparker, waker)
+}
+
+/// Returns the output and how many times the waker fired.
+fn block_on<F: StdFuture>(future: F) -> (F::Output, usize) {
+    let (unparker, waker) = unparker();
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
@@ -71,11 +77,7 @@ fn await_cancelled_and_failed() {
 #[test]
 fn waker_fires_exactly_once_on_completion() {
     let (promise, future) = Promise::new();
-    let unparker = Arc::new(Unparker {
-        thread: thread::current(),
-        wakes: AtomicUsize::new(0),
-    });
-    let waker = Waker::from(unparker.clone());
+    let (unparker, waker) = unparker();
     let mut cx = Context::from_waker(&waker);
     let mut wait = pin!(future.wait_async());
     assert!(wait.as_mut().poll(&mut cx).is_pending());
@@ -89,11 +91,7 @@ fn waker_fires_exactly_once_on_completion() {
 #[test]
 fn dropping_the_wait_unregisters_its_waker() {
     let (promise, future) = Promise::new();
-    let unparker = Arc::new(Unparker {
-        thread: thread::current(),
-        wakes: AtomicUsize::new(0),
-    });
-    let waker = Waker::from(unparker.clone());
+    let (unparker, waker) = unparker();
     let mut cx = Context::from_waker(&waker);
     {
         let mut wait = pin!(future.wait_async());
@@ -106,11 +104,7 @@ fn dropping_the_wait_unregisters_its_waker() {
 #[test]
 fn register_and_unregister_waker() {
     let (promise, future) = Promise::new();
-    let unparker = Arc::new(Unparker {
-        thread: thread::current(),
-        wakes: AtomicUsize::new(0),
-    });
-    let waker = Waker::from(unparker.clone());
+    let (unparker, waker) = unparker();
     let key = future.register_waker(&waker).unwrap();
     assert!(future.unregister_waker(key));
     assert!(!future.unregister_waker(key));
