@@ -206,17 +206,6 @@ fn signal_name(signal: i32) -> Option<&'static str> {
     })
 }
 
-/// Turns a panic payload into text, as the panic hook would print it.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&'static str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "Box<dyn Any> (a non-string panic payload)".to_owned()
-    }
-}
-
 /// Structural equality; [`Error::Other`] compares by identity (the wrapped error may not be
 /// comparable).
 impl PartialEq for Error {

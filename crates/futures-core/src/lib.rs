@@ -39,15 +39,18 @@ mod future;
 mod inline;
 mod promise;
 mod shared;
+mod shutdown;
 mod state;
 mod sync;
 mod task;
+pub mod unwind;
 mod wait_async;
 
 pub use error::{Error, ExitReason};
 pub use future::{Future, WakerKey};
 pub use inline::{ExecutorId, Inline, WorkerGuard};
 pub use promise::Promise;
+pub use shutdown::Shutdown;
 pub use state::State;
 pub use task::Task;
 pub use wait_async::{IntoWaitAsync, WaitAsync};

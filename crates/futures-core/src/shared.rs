@@ -23,11 +23,10 @@
 //! terminal phase, or the completer saw the bit and, by taking the lock, the entry. No wake-up
 //! is lost, and a future nobody waits on never touches the lock.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Waker;
 
-use crate::error::{Error, panic_message};
+use crate::error::Error;
 use crate::future::Future;
 use crate::inline::{Inline, NotifyingGuard, run_as};
 use crate::state::{
@@ -35,6 +34,7 @@ use crate::state::{
     is_terminal, phase, public_state,
 };
 use crate::sync::{AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, lock};
+use crate::unwind::{drop_payload, panic_message};
 
 /// A finished future's outcome. The error is boxed so that the cell costs `T` plus one word.
 pub(crate) enum Outcome<T> {
@@ -381,14 +381,6 @@ pub(crate) fn run_callback<T>(handle: &Future<T>, callback: Callback<T>) {
             panic_message(&*payload)
         );
         drop_payload(payload);
-    }
-}
-
-/// Drops a panic payload; a payload whose own `Drop` panics is leaked instead of unwinding out
-/// of the library.
-pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
-    if let Err(nested) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-        std::mem::forget(nested);
     }
 }
 
