@@ -65,6 +65,8 @@ mod as_completed;
 mod chunked;
 mod deadline;
 mod distinct;
+#[cfg(feature = "executor")]
+mod executor;
 mod map;
 mod options;
 mod ordered;
@@ -74,6 +76,8 @@ mod wait;
 
 pub use as_completed::{AsCompleted, NextCompleted, as_completed};
 pub use chunked::{MapChunked, map_chunked};
+#[cfg(feature = "executor")]
+pub use executor::{Executor, Payload, TaskFn};
 pub use map::{Map, map};
 pub use options::MapOptions;
 pub use wait::{DoneAndNotDone, ReturnWhen, wait};
