@@ -2,11 +2,11 @@
 //!
 //! - [`urls`]: the seed's `load_url` over `ureq`, and the seed's output lines
 //!   (`'URL' page is N bytes`, `'URL' generated an exception: REASON`).
-//! - [`server`]: a small HTTP/1.1 server on 127.0.0.1 serving pages of chosen sizes, so the
-//!   seed's run can be reproduced offline (`load-urls --serve-local`) and tested.
+//! - [`server`]: a small HTTP server on 127.0.0.1 (over `tiny_http`) serving pages of chosen
+//!   sizes, so the seed's run can be reproduced offline (`load-urls --serve-local`) and tested.
 //! - [`primes`]: the seed's `PRIMES` and `is_prime`.
 //! - [`repr`]: Python's `%r` of a string, which the seed's lines use for URLs.
-//! - [`cli`]: the few lines of argument parsing the three binaries share.
+//! - [`cli`]: what the three binaries' `clap` command lines share (help layout, value parsers).
 //!
 //! ```
 //! use cfutures_demos::{primes, repr::py_repr};

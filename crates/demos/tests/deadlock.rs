@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::run;
+use common::{assert_help, assert_usage_error, assert_version, run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_deadlock");
 
@@ -31,10 +31,21 @@ fn the_self_wait_prints_25_and_the_mutual_wait_resolves_through_the_timeout() {
 }
 
 #[test]
-fn bad_flags_print_usage_and_exit_2() {
-    for args in [&["--bogus"][..], &["--timeout", "0"], &["x"]] {
-        let out = run(BIN, args);
-        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
-        assert!(out.stderr.contains("Usage: deadlock"), "{args:?}");
+fn bad_flags_are_usage_errors_with_exit_2() {
+    for (args, culprit) in [
+        (&["--bogus"][..], "'--bogus'"),
+        (&["--timeout", "0"], "must be a positive number of seconds"),
+        (&["-t-1"], "must be a positive number of seconds"),
+        (&["x"], "'x'"),
+    ] {
+        assert_usage_error(&run(BIN, args), culprit);
     }
+}
+
+#[test]
+fn help_and_version_print_on_stdout_and_exit_0() {
+    for flag in ["--help", "-h"] {
+        assert_help(&run(BIN, &[flag]), "deadlock");
+    }
+    assert_version(&run(BIN, &["--version"]), "deadlock");
 }

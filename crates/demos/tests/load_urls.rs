@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::thread;
 
 use cfutures_demos::server::{LocalServer, SEED_PAGE_SIZES};
-use common::run;
+use common::{assert_help, assert_usage_error, assert_version, run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_load-urls");
 
@@ -149,34 +149,26 @@ fn a_missing_file_is_an_error_with_a_message() {
 }
 
 #[test]
-fn bad_flags_print_usage_and_exit_2() {
-    for args in [
-        &["--bogus"][..],
-        &["--workers", "0"],
-        &["--workers", "many"],
-        &["--timeout"],
-        &["--timeout", "-1"],
-        &["--timeout=nan"],
-        &["--serve-local=yes"],
-        &["--serve-local", "http://x/"],
+fn bad_flags_are_usage_errors_with_exit_2() {
+    for (args, culprit) in [
+        (&["--bogus"][..], "'--bogus'"),
+        (&["--workers", "0"], "must be at least 1"),
+        (&["--workers", "many"], "'many'"),
+        (&["--timeout"], "'--timeout <SECS>'"),
+        (&["--timeout", "-1"], "must be a positive number of seconds"),
+        (&["--timeout=nan"], "must be a positive number of seconds"),
+        (&["--serve-local=yes"], "'yes'"),
+        (&["--serve-local", "http://x/"], "cannot be used with"),
+        (&["--serve-local", "-f", "urls.txt"], "cannot be used with"),
     ] {
-        let out = run(BIN, args);
-        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
-        assert!(
-            out.stderr.starts_with("load-urls: "),
-            "{args:?}: {}",
-            out.stderr
-        );
-        assert!(out.stderr.contains("Usage: load-urls"), "{args:?}");
-        assert_eq!(out.stdout, "", "{args:?}");
+        assert_usage_error(&run(BIN, args), culprit);
     }
 }
 
 #[test]
-fn help_prints_usage_and_exits_0() {
+fn help_and_version_print_on_stdout_and_exit_0() {
     for flag in ["--help", "-h"] {
-        let out = run(BIN, &[flag]);
-        assert_eq!(out.code, Some(0));
-        assert!(out.stdout.starts_with("Usage: load-urls"), "{}", out.stdout);
+        assert_help(&run(BIN, &[flag]), "load-urls");
     }
+    assert_version(&run(BIN, &["--version"]), "load-urls");
 }

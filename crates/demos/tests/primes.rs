@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::run;
+use common::{assert_help, assert_usage_error, assert_version, run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_primes");
 
@@ -25,7 +25,7 @@ fn the_process_pool_prints_the_six_lines_in_order() {
 
 #[test]
 fn the_thread_pool_prints_the_same_lines() {
-    let out = run(BIN, &["--threads", "--workers", "2"]);
+    let out = run(BIN, &["--threads", "-w2"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(out.stdout, SEED_LINES);
 }
@@ -54,20 +54,23 @@ fn compare_adds_a_timing_line() {
 }
 
 #[test]
-fn bad_flags_print_usage_and_exit_2() {
-    for args in [
-        &["--bogus"][..],
-        &["extra"],
-        &["--workers", "0"],
-        &["--workers"],
-        &["--threads=1"],
+fn bad_flags_are_usage_errors_with_exit_2() {
+    for (args, culprit) in [
+        (&["--bogus"][..], "'--bogus'"),
+        (&["extra"], "'extra'"),
+        (&["--workers", "0"], "must be at least 1"),
+        (&["-w0"], "must be at least 1"),
+        (&["--workers"], "'--workers <N>'"),
+        (&["--threads=1"], "'--threads'"),
     ] {
-        let out = run(BIN, args);
-        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
-        assert!(out.stderr.contains("Usage: primes"), "{args:?}");
-        assert_eq!(out.stdout, "", "{args:?}");
+        assert_usage_error(&run(BIN, args), culprit);
     }
-    let out = run(BIN, &["--help"]);
-    assert_eq!(out.code, Some(0));
-    assert!(out.stdout.starts_with("Usage: primes"));
+}
+
+#[test]
+fn help_and_version_print_on_stdout_and_exit_0() {
+    for flag in ["--help", "-h"] {
+        assert_help(&run(BIN, &[flag]), "primes");
+    }
+    assert_version(&run(BIN, &["--version"]), "primes");
 }

@@ -16,56 +16,38 @@ use std::time::Duration;
 
 use cfutures::thread::ThreadPoolExecutor;
 use cfutures::{Error, Future};
-use cfutures_demos::cli::{self, Arg, Args, UsageError};
+use cfutures_demos::cli;
+use clap::Parser;
 
 const PROGRAM: &str = "deadlock";
 
-const USAGE: &str = "\
-Usage: deadlock [OPTIONS]
-
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = PROGRAM,
+    version,
+    help_template = cli::HELP_TEMPLATE,
+    about = "\
 Runs the two deadlock examples of Python's ThreadPoolExecutor documentation:
 the self-wait completes (the waiting worker runs the task inline); the mutual
-wait is broken by a timeout, with a message instead of a hang.
-
-Options:
-  -t, --timeout SECS  how long task a waits for task b (default 0.25)
-  -h, --help          print this help";
-
-const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
-
-fn parse(mut args: Args) -> Result<Option<Duration>, UsageError> {
-    let mut timeout = DEFAULT_TIMEOUT;
-    while let Some(arg) = args.next_arg() {
-        match arg {
-            Arg::Positional(extra) => {
-                return Err(UsageError(format!("unexpected argument {extra:?}")));
-            }
-            Arg::Option { name, .. } if name == "--help" => return Ok(None),
-            Arg::Option { name, inline } if name == "-t" || name == "--timeout" => {
-                let secs: f64 = args.parsed(&name, inline)?;
-                timeout = Duration::try_from_secs_f64(secs)
-                    .ok()
-                    .filter(|t| !t.is_zero())
-                    .ok_or_else(|| {
-                        UsageError(format!("{name} must be a positive number of seconds"))
-                    })?;
-            }
-            Arg::Option { name, .. } => return Err(cli::unknown(&name)),
-        }
-    }
-    Ok(Some(timeout))
+wait is broken by a timeout, with a message instead of a hang."
+)]
+struct Options {
+    /// How long task a waits for task b
+    #[arg(
+        short,
+        long,
+        value_name = "SECS",
+        default_value = "0.25",
+        value_parser = cli::positive_secs,
+        allow_negative_numbers = true
+    )]
+    timeout: Duration,
 }
 
 fn main() -> ExitCode {
-    let timeout = match Args::from_env().and_then(parse) {
-        Ok(Some(timeout)) => timeout,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => cli::usage_exit(PROGRAM, &error, USAGE),
-    };
-    match self_wait().and_then(|()| mutual_wait(timeout)) {
+    let options = Options::parse();
+    match self_wait().and_then(|()| mutual_wait(options.timeout)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{PROGRAM}: {error}");
@@ -179,4 +161,21 @@ fn mutual_wait(timeout: Duration) -> Result<(), Error> {
     println!("   result: a {a_outcome}; b returned {}", b.result()?);
     println!("   resolved by the timeout instead of hanging");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn the_default_timeout_is_a_quarter_second() {
+        let options = Options::try_parse_from([PROGRAM]).unwrap();
+        assert_eq!(options.timeout, Duration::from_millis(250));
+    }
 }

@@ -13,116 +13,70 @@ use std::time::Duration;
 
 use cfutures::helpers::as_completed;
 use cfutures::thread::ThreadPoolExecutor;
-use cfutures_demos::cli::{self, Arg, Args, UsageError};
+use cfutures_demos::cli;
 use cfutures_demos::server::LocalServer;
 use cfutures_demos::urls::{self, DEFAULT_WORKERS, SEED_URLS};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 const PROGRAM: &str = "load-urls";
 
-const USAGE: &str = "\
-Usage: load-urls [OPTIONS] [URL]...
-
-Loads each URL on a thread pool and prints, as each completes, one line:
-  'URL' page is N bytes
-  'URL' generated an exception: REASON
-With no URL (and no --file) it loads the seed's five URLs.
-
-Options:
-  -f, --file PATH     also load the URLs listed in PATH, one per line ('-': stdin;
-                      blank lines and lines starting with # are skipped)
-  -w, --workers N     threads in the pool (default 5)
-  -t, --timeout SECS  give up on a connection, read or write after SECS seconds
-                      (default 60)
-      --serve-local   serve pages of the seed's sizes (71014, 137387, 949327, 230981
-                      bytes) and one failing URL from 127.0.0.1 inside this process,
-                      and load those: the seed's run, offline
-      --no-progress   never show the progress bar (it is shown on stderr when stderr
-                      is a terminal and there are more than 5 URLs)
-  -h, --help          print this help";
-
 /// More URLs than this get a progress bar (when stderr is a terminal).
 const PROGRESS_ABOVE: usize = 5;
 
-#[derive(Debug)]
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = PROGRAM,
+    version,
+    help_template = cli::HELP_TEMPLATE,
+    about = "\
+Loads each URL on a thread pool and prints, as each completes, one line:
+  'URL' page is N bytes
+  'URL' generated an exception: REASON
+With no URL (and no --file) it loads the seed's five URLs."
+)]
 struct Options {
+    /// URLs to load
+    #[arg(value_name = "URL")]
     urls: Vec<String>,
+    /// Also load the URLs listed in PATH, one per line ('-': stdin;
+    /// blank lines and lines starting with # are skipped)
+    #[arg(short, long = "file", value_name = "PATH", verbatim_doc_comment)]
     files: Vec<PathBuf>,
+    /// Threads in the pool
+    #[arg(
+        short,
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_WORKERS,
+        value_parser = cli::at_least_one
+    )]
     workers: usize,
+    /// Give up on a connection, read or write after SECS seconds
+    #[arg(
+        verbatim_doc_comment,
+        short,
+        long,
+        value_name = "SECS",
+        default_value = "60",
+        value_parser = cli::positive_secs,
+        allow_negative_numbers = true
+    )]
     timeout: Duration,
+    /// Serve pages of the seed's sizes (71014, 137387, 949327, 230981
+    /// bytes) and one failing URL from 127.0.0.1 inside this process,
+    /// and load those: the seed's run, offline
+    #[arg(long, conflicts_with_all = ["urls", "files"], verbatim_doc_comment)]
     serve_local: bool,
-    progress: bool,
-}
-
-enum Command {
-    Run(Options),
-    Help,
-}
-
-fn parse(mut args: Args) -> Result<Command, UsageError> {
-    let mut options = Options {
-        urls: Vec::new(),
-        files: Vec::new(),
-        workers: DEFAULT_WORKERS,
-        timeout: urls::DEFAULT_TIMEOUT,
-        serve_local: false,
-        progress: true,
-    };
-    while let Some(arg) = args.next_arg() {
-        let (name, inline) = match arg {
-            Arg::Positional(url) => {
-                options.urls.push(url);
-                continue;
-            }
-            Arg::Option { name, inline } => (name, inline),
-        };
-        match name.as_str() {
-            "--help" => return Ok(Command::Help),
-            "-f" | "--file" => options.files.push(args.value(&name, inline)?.into()),
-            "-w" | "--workers" => {
-                options.workers = args.parsed(&name, inline)?;
-                if options.workers == 0 {
-                    return Err(UsageError(format!("{name} must be at least 1")));
-                }
-            }
-            "-t" | "--timeout" => {
-                let secs: f64 = args.parsed(&name, inline)?;
-                options.timeout = Duration::try_from_secs_f64(secs)
-                    .ok()
-                    .filter(|t| !t.is_zero())
-                    .ok_or_else(|| {
-                        UsageError(format!("{name} must be a positive number of seconds"))
-                    })?;
-            }
-            "--serve-local" => {
-                cli::no_value(&name, inline)?;
-                options.serve_local = true;
-            }
-            "--no-progress" => {
-                cli::no_value(&name, inline)?;
-                options.progress = false;
-            }
-            _ => return Err(cli::unknown(&name)),
-        }
-    }
-    if options.serve_local && !(options.urls.is_empty() && options.files.is_empty()) {
-        return Err(UsageError(
-            "--serve-local loads its own URLs; give no URL or --file with it".into(),
-        ));
-    }
-    Ok(Command::Run(options))
+    /// Never show the progress bar (it is shown on stderr when stderr
+    /// is a terminal and there are more than 5 URLs)
+    #[arg(long, verbatim_doc_comment)]
+    no_progress: bool,
 }
 
 fn main() -> ExitCode {
-    let options = match Args::from_env().and_then(parse) {
-        Ok(Command::Run(options)) => options,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => cli::usage_exit(PROGRAM, &error, USAGE),
-    };
-    match run(options) {
+    match run(Options::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{PROGRAM}: {error}");
@@ -161,7 +115,7 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         future_to_url.insert(future, url);
     }
 
-    let bar = progress_bar(future_to_url.len(), options.progress);
+    let bar = progress_bar(future_to_url.len(), !options.no_progress);
     for future in as_completed(future_to_url.keys().cloned(), None) {
         let future = future?; // only a timeout is an error here, and none was given
         let url = &future_to_url[&future];
@@ -189,4 +143,33 @@ fn progress_bar(total: usize, wanted: bool) -> ProgressBar {
             .expect("the template is valid"),
     );
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn the_defaults_are_the_seeds() {
+        let options = Options::try_parse_from([PROGRAM]).unwrap();
+        assert_eq!(options.timeout, urls::DEFAULT_TIMEOUT);
+        assert_eq!(options.workers, DEFAULT_WORKERS);
+        assert!(options.urls.is_empty() && options.files.is_empty());
+    }
+
+    #[test]
+    fn short_options_take_attached_values_and_files_repeat() {
+        let options =
+            Options::try_parse_from([PROGRAM, "-w2", "-t0.5", "-f", "a", "--file=b", "u"]).unwrap();
+        assert_eq!(options.workers, 2);
+        assert_eq!(options.timeout, Duration::from_millis(500));
+        assert_eq!(options.files, [PathBuf::from("a"), PathBuf::from("b")]);
+        assert_eq!(options.urls, ["u"]);
+    }
 }

@@ -11,85 +11,41 @@ use std::time::{Duration, Instant};
 use cfutures::Error;
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::ThreadPoolExecutor;
-use cfutures_demos::cli::{self, Arg, Args, UsageError};
+use cfutures_demos::cli;
 use cfutures_demos::primes::{PRIMES, is_prime};
+use clap::Parser;
 
 const PROGRAM: &str = "primes";
 
-const USAGE: &str = "\
-Usage: primes [OPTIONS]
-
+/// The command line.
+#[derive(Debug, Clone, Copy, Parser)]
+#[command(
+    name = PROGRAM,
+    version,
+    help_template = cli::HELP_TEMPLATE,
+    about = "\
 Checks the seed's six numbers for primality on a pool of worker processes
 (Python's ProcessPoolExecutor.map) and prints 'N is prime: true|false' for
-each, in input order.
-
-Options:
-      --threads       use the thread pool instead of worker processes
-  -w, --workers N     workers in the pool (default: the number of CPUs)
-      --compare       also time the sequential loop and print
-                      'sequential: X s, pool: Y s, speedup: Z x'
-                      (the pool's time includes starting it)
-  -h, --help          print this help";
-
-#[derive(Debug, Clone, Copy)]
+each, in input order."
+)]
 struct Options {
+    /// Use the thread pool instead of worker processes
+    #[arg(long)]
     threads: bool,
+    /// Workers in the pool [default: the number of CPUs]
+    #[arg(short, long, value_name = "N", value_parser = cli::at_least_one)]
     workers: Option<usize>,
+    /// Also time the sequential loop and print
+    /// 'sequential: X s, pool: Y s, speedup: Z x'
+    /// (the pool's time includes starting it)
+    #[arg(long, verbatim_doc_comment)]
     compare: bool,
-}
-
-enum Command {
-    Run(Options),
-    Help,
-}
-
-fn parse(mut args: Args) -> Result<Command, UsageError> {
-    let mut options = Options {
-        threads: false,
-        workers: None,
-        compare: false,
-    };
-    while let Some(arg) = args.next_arg() {
-        let (name, inline) = match arg {
-            Arg::Positional(extra) => {
-                return Err(UsageError(format!("unexpected argument {extra:?}")));
-            }
-            Arg::Option { name, inline } => (name, inline),
-        };
-        match name.as_str() {
-            "--help" => return Ok(Command::Help),
-            "--threads" => {
-                cli::no_value(&name, inline)?;
-                options.threads = true;
-            }
-            "--compare" => {
-                cli::no_value(&name, inline)?;
-                options.compare = true;
-            }
-            "-w" | "--workers" => {
-                let workers: usize = args.parsed(&name, inline)?;
-                if workers == 0 {
-                    return Err(UsageError(format!("{name} must be at least 1")));
-                }
-                options.workers = Some(workers);
-            }
-            _ => return Err(cli::unknown(&name)),
-        }
-    }
-    Ok(Command::Run(options))
 }
 
 fn main() -> ExitCode {
     // First thing: in a worker process this serves tasks and never returns (see its docs).
     cfutures::process::init();
-    let options = match Args::from_env().and_then(parse) {
-        Ok(Command::Run(options)) => options,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => cli::usage_exit(PROGRAM, &error, USAGE),
-    };
+    let options = Options::parse();
     let start = Instant::now();
     let results = match pool_map(options) {
         Ok(results) => results,
@@ -163,4 +119,22 @@ fn time_sequential() -> Duration {
     let elapsed = start.elapsed();
     std::hint::black_box(answers);
     elapsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn workers_take_an_attached_value() {
+        let options = Options::try_parse_from([PROGRAM, "-w2", "--threads"]).unwrap();
+        assert_eq!(options.workers, Some(2));
+        assert!(options.threads && !options.compare);
+    }
 }

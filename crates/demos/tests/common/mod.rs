@@ -78,3 +78,46 @@ pub fn run(program: &str, args: &[&str]) -> Run {
         code: status.code(),
     }
 }
+
+/// Asserts that `out` is the run of a bad command line: exit status 2, nothing on stdout, and
+/// on stderr clap's report, which quotes `culprit` (the offending argument or option) and
+/// points to `--help`.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn assert_usage_error(out: &Run, culprit: &str) {
+    assert_eq!(out.code, Some(2), "{culprit}: {out:?}");
+    assert_eq!(out.stdout, "", "{culprit}");
+    assert!(
+        out.stderr.starts_with("error: "),
+        "{culprit}: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(culprit), "{culprit}: {}", out.stderr);
+    assert!(
+        out.stderr.contains("try '--help'"),
+        "{culprit}: {}",
+        out.stderr
+    );
+}
+
+/// Asserts that `out` is a run of `--help`: usage first, on stdout, and exit status 0.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn assert_help(out: &Run, program: &str) {
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout
+            .starts_with(&format!("Usage: {program} [OPTIONS]")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("-h, --help"), "{}", out.stdout);
+}
+
+/// Asserts that `out` is a run of `--version`: `PROGRAM VERSION` on stdout, exit status 0.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn assert_version(out: &Run, program: &str) {
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        out.stdout,
+        format!("{program} {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
