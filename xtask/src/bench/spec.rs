@@ -36,6 +36,13 @@ pub const SCENARIOS: &[Scenario] = &[
         what: "one submit -> result round trip on an idle pool",
     },
     Scenario {
+        id: "T2/back-to-back",
+        measure: Measure::Time,
+        what: "submit -> result in a tight loop, all pools alive, implementations in round robin \
+               (median over rounds of block time / trips): the trips find the waiter and the \
+               workers spinning or asleep as the previous trip left them",
+    },
+    Scenario {
         id: "T3",
         measure: Measure::Time,
         what: "recursive fork-join, a binary tree of depth 14 (16k leaves), waits inside tasks",
@@ -44,6 +51,18 @@ pub const SCENARIOS: &[Scenario] = &[
         id: "T4",
         measure: Measure::Time,
         what: "is_prime over the seed's six numbers, on the pool (CPU-bound)",
+    },
+    Scenario {
+        id: "I1",
+        measure: Measure::Time,
+        what: "idle after a burst of 10k empty tasks: time from the last result to the end of \
+               the last sampling interval (250 µs early on) in which the pool's threads used \
+               over 1 % of one core",
+    },
+    Scenario {
+        id: "I2",
+        measure: Measure::Time,
+        what: "the pool's threads' CPU time in the second after a burst's last result",
     },
     Scenario {
         id: "P1",
@@ -80,7 +99,10 @@ pub const PEERS: &[(&str, &str)] = &[
     ("floor", "floor"),
     ("sequential", "sequential"),
     ("rayon", "rayon"),
+    ("rayon+oneshot", "rayon+oneshot"),
+    ("chili", "chili"),
     ("threadpool", "threadpool"),
+    ("tokio", "tokio"),
     ("cpython", "CPython"),
     ("procspawn", "procspawn"),
 ];
@@ -92,7 +114,8 @@ pub struct BenchTarget {
     pub name: &'static str,
     /// Scenario ids it has benchmarks for.
     pub scenarios: &'static [&'static str],
-    /// Criterion-driven (`true`), or a plain binary writing its own records (`false`).
+    /// Criterion-driven (`true`), or a plain binary writing its own records (`false`; it lists
+    /// its benchmarks under `--list` as criterion does, see `benches/common/plain.rs`).
     pub criterion: bool,
 }
 
@@ -107,6 +130,11 @@ pub const TARGETS: &[BenchTarget] = &[
         name: "thread",
         scenarios: &["T1", "T2", "T3", "T4"],
         criterion: true,
+    },
+    BenchTarget {
+        name: "latency",
+        scenarios: &["T2/back-to-back", "I1", "I2"],
+        criterion: false,
     },
     BenchTarget {
         name: "process",
