@@ -171,7 +171,7 @@ fn measure(options: &Options, paths: &Paths) -> Result<(Machine, Vec<String>), S
     }
     let python_count = spec::SCENARIOS
         .iter()
-        .filter(|s| options.selects(s.id, "cpython"))
+        .filter(|s| s.cpython && options.selects(s.id, "cpython"))
         .count();
     total += python_count;
 
@@ -218,7 +218,7 @@ fn measure(options: &Options, paths: &Paths) -> Result<(Machine, Vec<String>), S
             eprintln!("CPython baseline: {why}");
             let records: Vec<Record> = spec::SCENARIOS
                 .iter()
-                .filter(|s| options.selects(s.id, "cpython"))
+                .filter(|s| s.cpython && options.selects(s.id, "cpython"))
                 .map(|s| Record::note(s.id, "cpython", why.clone()))
                 .collect();
             write(
