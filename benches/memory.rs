@@ -12,9 +12,8 @@
 //! tasks with no pool: `Task::new`, the least a pool must keep), `rayon` (`spawn` + a
 //! one-slot channel per task), `threadpool` (`execute` + a one-slot channel per task).
 //!
-//! Run by `cargo xtask bench` (`cargo bench --bench memory [-- FILTER]`); prints
-//! `RESULT M1/<impl> <summary>` lines and, when `XTASK_BENCH_OUT` names a file, writes the
-//! records there as JSON.
+//! Run by `cargo xtask bench` (`cargo bench --bench memory [-- FILTER]`), as every plain
+//! target is (`common/plain.rs`).
 
 mod common;
 
@@ -24,6 +23,7 @@ use std::sync::mpsc;
 use cfutures::thread::ThreadPoolExecutor;
 use cfutures::{Future, Inline, Task};
 use common::M1_TASKS;
+use common::plain::Plain;
 
 const IMPLS: [&str; 4] = ["cfutures", "floor", "rayon", "threadpool"];
 
@@ -156,17 +156,10 @@ fn main() {
         println!("{}", measure(implementation, tasks));
         return;
     }
-    // `cargo bench` passes `--bench`; criterion-style options are ignored; the first other
-    // argument is a filter on `M1/<impl>`.
-    let filter = args
-        .iter()
-        .find(|a| !a.starts_with('-'))
-        .map(|f| unescape(f));
+    let mut plain = Plain::from_args(&args);
     let exe = std::env::current_exe().expect("own executable");
-    let mut records = Vec::new();
     for implementation in IMPLS {
-        let key = format!("M1/{implementation}");
-        if filter.as_ref().is_some_and(|f| !key.contains(f.as_str())) {
+        if !plain.wants("M1", implementation) {
             continue;
         }
         let output = Command::new(&exe)
@@ -182,28 +175,13 @@ fn main() {
             .trim()
             .parse()
             .expect("bytes per task");
-        println!("RESULT {key} {bytes:.0} B per pending task ({M1_TASKS} tasks)");
-        records.push(format!(
-            r#"{{"scenario":"M1","impl":"{implementation}","bytes_per_item":{bytes},"note":"{M1_TASKS} pending tasks"}}"#
-        ));
+        plain.record(
+            "M1",
+            implementation,
+            ("bytes_per_item", bytes),
+            &format!("{M1_TASKS} pending tasks"),
+            &format!("{bytes:.0} B per pending task ({M1_TASKS} tasks)"),
+        );
     }
-    if let Some(path) = std::env::var_os("XTASK_BENCH_OUT") {
-        std::fs::write(path, format!("[{}]\n", records.join(",\n"))).expect("writing records");
-    }
-}
-
-/// The xtask passes its filter as an escaped regex (criterion's form); undo the escaping.
-fn unescape(filter: &str) -> String {
-    let mut out = String::with_capacity(filter.len());
-    let mut chars = filter.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.next() {
-                out.push(next);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    plain.finish();
 }

@@ -1,9 +1,16 @@
-//! T1-T4 on the thread pool, each against its peers in the same group: rayon, the
-//! `threadpool` crate with a channel, and sequential code where it means something.
+//! T1-T4 on the thread pool, each against its peers in the same group: rayon (`spawn` with
+//! one std channel for all tasks, and `spawn` with a crossbeam one-slot channel per task),
+//! the `threadpool` crate with a channel, tokio's `spawn_blocking`, chili's `join` (T3, the
+//! lower bound of fork-join), and sequential code where it means something.
 //!
 //! Every pool has as many workers as the machine has cores, and every peer gives back one
-//! result per task (a channel message), as a future does. The CPython rows come from
-//! `python_baseline.py`; the no-pool floor of T1/T2 from the `core` target.
+//! result per task (a channel message or a join handle), as a future does. The CPython rows
+//! come from `python_baseline.py`; the no-pool floor of T1/T2 from the `core` target; T2
+//! back to back, in round robin, and the idle pools' CPU from the `latency` target.
+//!
+//! The per-task oneshot is `crossbeam_channel::bounded(1)`: the crossbeam family is the
+//! field's standard and already in the tree (the pool is built on crossbeam-deque), and it is
+//! what rayon's own documentation pairs with `spawn` to get a result back.
 
 mod common;
 
@@ -12,20 +19,12 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 
 use cfutures::thread::ThreadPoolExecutor;
-use common::{Cost, PRIMES, PRIMES_EXPECTED, T1_TASKS, T3_DEPTH, configure, cores, is_prime};
+use common::{
+    Cost, PRIMES, PRIMES_EXPECTED, T1_TASKS, T3_DEPTH, cfutures_pool, chili_pool, configure, cores,
+    is_prime, rayon_pool, tokio_runtime,
+};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
-
-fn cfutures_pool() -> ThreadPoolExecutor {
-    ThreadPoolExecutor::new(cores()).expect("thread pool")
-}
-
-fn rayon_pool() -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(cores())
-        .build()
-        .expect("rayon pool")
-}
 
 fn threadpool_pool() -> threadpool::ThreadPool {
     threadpool::ThreadPool::new(cores())
@@ -61,6 +60,20 @@ fn t1(c: &mut Criterion) {
             }
         });
     });
+    group.bench_function("rayon+oneshot", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = (0..T1_TASKS)
+                .map(|_| {
+                    let (tx, rx) = crossbeam_channel::bounded(1);
+                    pool.spawn(move || tx.send(()).unwrap());
+                    rx
+                })
+                .collect();
+            for handle in &handles {
+                handle.recv().unwrap();
+            }
+        });
+    });
     drop(pool);
 
     let pool = threadpool_pool();
@@ -74,6 +87,21 @@ fn t1(c: &mut Criterion) {
             for _ in 0..T1_TASKS {
                 rx.recv().unwrap();
             }
+        });
+    });
+    drop(pool);
+
+    let runtime = tokio_runtime();
+    group.bench_function("tokio", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = (0..T1_TASKS)
+                .map(|_| runtime.spawn_blocking(|| ()))
+                .collect();
+            runtime.block_on(async {
+                for handle in handles {
+                    handle.await.unwrap();
+                }
+            });
         });
     });
     group.finish();
@@ -105,6 +133,13 @@ fn t2(c: &mut Criterion) {
             rx.recv().unwrap()
         });
     });
+    group.bench_function("rayon+oneshot", |b| {
+        b.iter(|| {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            pool.spawn(move || tx.send(black_box(1u64)).unwrap());
+            rx.recv().unwrap()
+        });
+    });
     drop(pool);
 
     let pool = threadpool_pool();
@@ -113,6 +148,16 @@ fn t2(c: &mut Criterion) {
             let tx = tx.clone();
             pool.execute(move || tx.send(black_box(1u64)).unwrap());
             rx.recv().unwrap()
+        });
+    });
+    drop(pool);
+
+    let runtime = tokio_runtime();
+    group.bench_function("tokio", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(runtime.spawn_blocking(|| black_box(1u64)))
+                .unwrap()
         });
     });
     group.finish();
@@ -140,6 +185,14 @@ fn tree_rayon(depth: u32) -> u64 {
     left + right
 }
 
+fn tree_chili(scope: &mut chili::Scope<'_>, depth: u32) -> u64 {
+    if depth == 0 {
+        return 1;
+    }
+    let (left, right) = scope.join(|s| tree_chili(s, depth - 1), |s| tree_chili(s, depth - 1));
+    left + right
+}
+
 fn tree_sequential(depth: u32) -> u64 {
     if depth == 0 {
         return 1;
@@ -147,7 +200,8 @@ fn tree_sequential(depth: u32) -> u64 {
     black_box(tree_sequential(depth - 1)) + tree_sequential(depth - 1)
 }
 
-/// T3: recursive fork-join through submit/result inside tasks, vs `rayon::join`.
+/// T3: recursive fork-join through submit/result inside tasks, vs `rayon::join` and chili's
+/// `Scope::join` (heartbeat scheduling: the lower bound of what fork-join can cost).
 fn t3(c: &mut Criterion) {
     let mut group = c.benchmark_group("T3");
     configure(&mut group, Cost::Milli);
@@ -169,6 +223,14 @@ fn t3(c: &mut Criterion) {
     group.bench_function("rayon", |b| {
         b.iter(|| assert_eq!(pool.install(|| tree_rayon(T3_DEPTH)), leaves));
     });
+    drop(pool);
+
+    let pool = chili_pool();
+    let mut scope = pool.scope();
+    group.bench_function("chili", |b| {
+        b.iter(|| assert_eq!(tree_chili(&mut scope, T3_DEPTH), leaves));
+    });
+    drop(scope);
     drop(pool);
 
     group.bench_function("sequential", |b| {
@@ -223,6 +285,25 @@ fn t4(c: &mut Criterion) {
         });
     });
     drop(pool);
+
+    let runtime = tokio_runtime();
+    group.bench_function("tokio", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = PRIMES
+                .iter()
+                .map(|&n| runtime.spawn_blocking(move || is_prime(n)))
+                .collect();
+            let verdicts: Vec<bool> = runtime.block_on(async {
+                let mut verdicts = Vec::with_capacity(handles.len());
+                for handle in handles {
+                    verdicts.push(handle.await.unwrap());
+                }
+                verdicts
+            });
+            assert_eq!(verdicts, PRIMES_EXPECTED);
+        });
+    });
+    drop(runtime);
 
     group.bench_function("sequential", |b| {
         b.iter(|| {

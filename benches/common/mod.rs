@@ -8,6 +8,8 @@
 // Each bench target uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod plain;
+
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
@@ -54,6 +56,40 @@ pub fn is_prime(n: u64) -> bool {
 /// Every pool gets this many workers: the cores this process may use.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A cfutures pool with [`cores`] workers.
+pub fn cfutures_pool() -> cfutures::thread::ThreadPoolExecutor {
+    cfutures::thread::ThreadPoolExecutor::new(cores()).expect("thread pool")
+}
+
+/// A rayon pool with [`cores`] threads.
+pub fn rayon_pool() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(cores())
+        .build()
+        .expect("rayon pool")
+}
+
+/// A tokio runtime for `spawn_blocking` peers: [`cores`] worker threads, and its blocking pool
+/// capped at [`cores`] threads too. Tokio's default cap is 512 (the blocking pool is meant for
+/// waiting, not computing): left at that, T4's six tasks would get six threads on two cores
+/// and T1's burst up to 512, so the cap gives every pool the same number of workers.
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores())
+        .max_blocking_threads(cores())
+        .build()
+        .expect("tokio runtime")
+}
+
+/// A chili pool of [`cores`] threads, counting the thread that opens its scope (chili starts
+/// `thread_count - 1` workers: the joining thread is the last one).
+pub fn chili_pool() -> chili::ThreadPool {
+    chili::ThreadPool::with_config(chili::Config {
+        thread_count: std::num::NonZero::new(cores()),
+        ..chili::Config::default()
+    })
 }
 
 /// True under `cargo xtask bench --quick`.

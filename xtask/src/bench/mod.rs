@@ -4,8 +4,8 @@
 //!    the executables are then run directly, as `cargo bench` runs them.
 //! 2. The criterion targets (`core`, `thread`, `process`), writing their results to
 //!    `target/xtask-bench/criterion` (`CRITERION_HOME`), emptied first so that only this
-//!    run's numbers are read; the `memory` target (M1) and `benches/python_baseline.py`
-//!    write records to `target/xtask-bench/raw/`.
+//!    run's numbers are read; the plain targets `memory` (M1) and `latency` (T2 back to
+//!    back, I1, I2) and `benches/python_baseline.py` write records to `target/xtask-bench/raw/`.
 //! 3. The medians become records, ratios are taken against cfutures in each scenario, and
 //!    the table is printed and written (`report.md`, `report.json`, `ratios.svg`, and
 //!    `ratios.png` when `rsvg-convert` is installed).
@@ -167,16 +167,11 @@ fn measure(options: &Options, paths: &Paths) -> Result<(Machine, Vec<String>), S
     // Count first, so progress can say "n of total".
     let mut total = 0;
     for target in &targets {
-        total += if target.criterion {
-            run::list(paths, &exe(target.name), target.name, &filter_args)?.len()
-        } else {
-            // The plain targets report one result per implementation they measure.
-            plain_count(options, target)
-        };
+        total += run::list(paths, &exe(target.name), target.name, &filter_args)?.len();
     }
     let python_count = spec::SCENARIOS
         .iter()
-        .filter(|s| options.selects(s.id, "cpython"))
+        .filter(|s| s.cpython && options.selects(s.id, "cpython"))
         .count();
     total += python_count;
 
@@ -223,7 +218,7 @@ fn measure(options: &Options, paths: &Paths) -> Result<(Machine, Vec<String>), S
             eprintln!("CPython baseline: {why}");
             let records: Vec<Record> = spec::SCENARIOS
                 .iter()
-                .filter(|s| options.selects(s.id, "cpython"))
+                .filter(|s| s.cpython && options.selects(s.id, "cpython"))
                 .map(|s| Record::note(s.id, "cpython", why.clone()))
                 .collect();
             write(
@@ -234,22 +229,6 @@ fn measure(options: &Options, paths: &Paths) -> Result<(Machine, Vec<String>), S
     }
     eprintln!("==> measured in {:.0} s", progress.elapsed_secs());
     Ok((machine, failures))
-}
-
-/// The implementations the memory target measures (it prints one result per each).
-const MEMORY_IMPLS: &[&str] = &["cfutures", "floor", "rayon", "threadpool"];
-
-fn plain_count(options: &Options, target: &BenchTarget) -> usize {
-    target
-        .scenarios
-        .iter()
-        .map(|s| {
-            MEMORY_IMPLS
-                .iter()
-                .filter(|i| options.selects(s, i))
-                .count()
-        })
-        .sum()
 }
 
 /// True if a Rust bench target has work for `scenario` under the filter (the CPython rows

@@ -123,7 +123,8 @@ fn bench_command(paths: &Paths, exe: &Path, target: &str, args: &[String], quick
     command
 }
 
-/// The criterion benchmarks of `target` that `filter` (a regex) selects: `--list`.
+/// The benchmarks of `target` that `filter` (a regex) selects: `--list` (criterion's, or a
+/// plain target's own, in the same form).
 pub fn list(
     paths: &Paths,
     exe: &Path,

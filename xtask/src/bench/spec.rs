@@ -21,6 +21,8 @@ pub struct Scenario {
     pub measure: Measure,
     /// One line for the report.
     pub what: &'static str,
+    /// Whether `benches/python_baseline.py` measures it (CPython has no peer of the others).
+    pub cpython: bool,
 }
 
 /// Every scenario, in table order.
@@ -29,46 +31,77 @@ pub const SCENARIOS: &[Scenario] = &[
         id: "T1",
         measure: Measure::Time,
         what: "100k empty tasks submitted from outside, then all awaited (one result per task)",
+        cpython: true,
     },
     Scenario {
         id: "T2",
         measure: Measure::Time,
         what: "one submit -> result round trip on an idle pool",
+        cpython: true,
+    },
+    Scenario {
+        id: "T2/back-to-back",
+        measure: Measure::Time,
+        what: "submit -> result in a tight loop, all pools alive, implementations in round robin \
+               (median over rounds of block time / trips): the trips find the waiter and the \
+               workers spinning or asleep as the previous trip left them",
+        cpython: false,
     },
     Scenario {
         id: "T3",
         measure: Measure::Time,
         what: "recursive fork-join, a binary tree of depth 14 (16k leaves), waits inside tasks",
+        cpython: true,
     },
     Scenario {
         id: "T4",
         measure: Measure::Time,
         what: "is_prime over the seed's six numbers, on the pool (CPU-bound)",
+        cpython: true,
+    },
+    Scenario {
+        id: "I1",
+        measure: Measure::Time,
+        what: "idle after a burst of 10k empty tasks: time from the last result to the end of \
+               the last sampling interval (250 µs early on) in which the pool's threads used \
+               over 1 % of one core",
+        cpython: false,
+    },
+    Scenario {
+        id: "I2",
+        measure: Measure::Time,
+        what: "the pool's threads' CPU time in the second after a burst's last result",
+        cpython: false,
     },
     Scenario {
         id: "P1",
         measure: Measure::Time,
         what: "one empty process task round trip (submit -> result) on a warm pool",
+        cpython: true,
     },
     Scenario {
         id: "P2/chunksize=1",
         measure: Measure::Throughput,
         what: "process map of an identity function over 5k integers, chunksize 1",
+        cpython: true,
     },
     Scenario {
         id: "P2/chunksize=256",
         measure: Measure::Throughput,
         what: "process map of an identity function over 100k integers, chunksize 256",
+        cpython: true,
     },
     Scenario {
         id: "P3",
         measure: Measure::Time,
         what: "the seed's primes program end to end: pool start, map(is_prime), print, shutdown",
+        cpython: true,
     },
     Scenario {
         id: "M1",
         measure: Measure::Memory,
         what: "resident memory per pending task with its handle, 1-worker pool blocked by a gate",
+        cpython: true,
     },
 ];
 
@@ -80,7 +113,10 @@ pub const PEERS: &[(&str, &str)] = &[
     ("floor", "floor"),
     ("sequential", "sequential"),
     ("rayon", "rayon"),
+    ("rayon+oneshot", "rayon+oneshot"),
+    ("chili", "chili"),
     ("threadpool", "threadpool"),
+    ("tokio", "tokio"),
     ("cpython", "CPython"),
     ("procspawn", "procspawn"),
 ];
@@ -92,7 +128,8 @@ pub struct BenchTarget {
     pub name: &'static str,
     /// Scenario ids it has benchmarks for.
     pub scenarios: &'static [&'static str],
-    /// Criterion-driven (`true`), or a plain binary writing its own records (`false`).
+    /// Criterion-driven (`true`), or a plain binary writing its own records (`false`; it lists
+    /// its benchmarks under `--list` as criterion does, see `benches/common/plain.rs`).
     pub criterion: bool,
 }
 
@@ -109,6 +146,11 @@ pub const TARGETS: &[BenchTarget] = &[
         criterion: true,
     },
     BenchTarget {
+        name: "latency",
+        scenarios: &["T2/back-to-back", "I1", "I2"],
+        criterion: false,
+    },
+    BenchTarget {
         name: "process",
         scenarios: &["P1", "P2/chunksize=1", "P2/chunksize=256", "P3"],
         criterion: true,
@@ -121,8 +163,14 @@ pub const TARGETS: &[BenchTarget] = &[
 ];
 
 /// Cells with no measurement by design, and why: (scenario, impl, note).
-pub const NOT_MEASURED: &[(&str, &str, &str)] =
-    &[("T3", "threadpool", "n/a (nested waits deadlock)")];
+pub const NOT_MEASURED: &[(&str, &str, &str)] = &[
+    ("T3", "threadpool", "n/a (nested waits deadlock)"),
+    (
+        "T3",
+        "tokio",
+        "n/a (nested blocking waits deadlock a capped blocking pool)",
+    ),
+];
 
 /// The scenario with this id.
 pub fn scenario(id: &str) -> Option<&'static Scenario> {
@@ -147,6 +195,29 @@ mod tests {
                 "{implementation}"
             );
         }
+    }
+
+    #[test]
+    fn cpython_flags_match_the_python_script() {
+        let script = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/python_baseline.py"),
+        )
+        .unwrap();
+        let table = script
+            .split("\nSCENARIOS = [\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n]").next())
+            .expect("the script's SCENARIOS table");
+        let in_script: Vec<&str> = table
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("(\"")?.split('"').next())
+            .collect();
+        let flagged: Vec<&str> = SCENARIOS
+            .iter()
+            .filter(|s| s.cpython)
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(flagged, in_script);
     }
 
     #[test]
