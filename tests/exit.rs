@@ -61,17 +61,19 @@ fn start_endless_work(threads: &ThreadPoolExecutor, processes: &ProcessPoolExecu
     let (started_tx, started) = mpsc::channel();
     let (_never_tx, never) = mpsc::channel::<()>();
     let never = Mutex::new(never);
-    threads
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            let _ = never.lock().unwrap().recv();
-        })
-        .unwrap();
+    drop(
+        threads
+            .submit(move || {
+                started_tx.send(()).unwrap();
+                let _ = never.lock().unwrap().recv();
+            })
+            .unwrap(),
+    );
     started.recv().unwrap();
     std::mem::forget(_never_tx);
     let gate = Gate::new();
     for _ in 0..processes.max_workers() {
-        processes.submit(announce_and_hang, gate.arg()).unwrap();
+        drop(processes.submit(announce_and_hang, gate.arg()).unwrap());
     }
     let pids: Vec<u32> = (0..processes.max_workers())
         .map(|_| gate.wait_started())

@@ -132,7 +132,7 @@ mod test_interpreter_shutdown {
     fn thread() {
         if helper_active("test_interpreter_shutdown::thread") {
             let t = ThreadPoolExecutor::new(5).unwrap();
-            t.submit(|| sleep_and_print((100, "apple".into()))).unwrap();
+            drop(t.submit(|| sleep_and_print((100, "apple".into()))).unwrap());
             return;
         }
         assert_eq!(run_program("test_interpreter_shutdown::thread"), ["apple"]);
@@ -142,7 +142,7 @@ mod test_interpreter_shutdown {
     fn process() {
         if helper_active("test_interpreter_shutdown::process") {
             let t = process_pool(5);
-            t.submit(sleep_and_print, (100, "apple".into())).unwrap();
+            drop(t.submit(sleep_and_print, (100, "apple".into())).unwrap());
             return;
         }
         assert_eq!(run_program("test_interpreter_shutdown::process"), ["apple"]);
@@ -252,7 +252,7 @@ mod test_hang_gh83386 {
     fn thread() {
         if helper_active("test_hang_gh83386::thread") {
             let t = ThreadPoolExecutor::new(3).unwrap();
-            t.submit(|| sleep_and_print((100, "apple".into()))).unwrap();
+            drop(t.submit(|| sleep_and_print((100, "apple".into()))).unwrap());
             t.shutdown(false, false);
             return;
         }
@@ -264,7 +264,7 @@ mod test_hang_gh83386 {
     fn process() {
         if helper_active("test_hang_gh83386::process") {
             let t = process_pool(3);
-            t.submit(sleep_and_print, (100, "apple".into())).unwrap();
+            drop(t.submit(sleep_and_print, (100, "apple".into())).unwrap());
             t.shutdown(false, false);
             return;
         }
@@ -301,7 +301,7 @@ fn test_threads_terminate() {
     let sem = Semaphore::new(0);
     for _ in 0..3 {
         let sem = sem.clone();
-        executor.submit(move || sem.acquire()).unwrap();
+        drop(executor.submit(move || sem.acquire()).unwrap());
     }
     assert_eq!(executor.stats().workers_alive, 3);
     sem.release(3);
@@ -400,7 +400,7 @@ fn test_thread_names_default() {
 fn test_cancel_futures_wait_false() {
     if helper_active("test_cancel_futures_wait_false") {
         let t = ThreadPoolExecutor::default();
-        t.submit(|| sleep_and_print((100, "apple".into()))).unwrap();
+        drop(t.submit(|| sleep_and_print((100, "apple".into()))).unwrap());
         t.shutdown(false, true);
         return;
     }
@@ -416,7 +416,7 @@ fn test_processes_terminate() {
     let executor = process_pool(5);
     let gate = Gate::new();
     for _ in 0..3 {
-        executor.submit(gate_wait, gate.arg()).unwrap();
+        drop(executor.submit(gate_wait, gate.arg()).unwrap());
     }
     // Workers start on demand, one per task while none is idle.
     assert_eq!(executor.worker_count(), 3);

@@ -194,7 +194,7 @@ fn test_saturation() {
     let sem = Semaphore::new(0);
     for _ in 0..15 * executor.max_workers() {
         let sem = sem.clone();
-        executor.submit(move || sem.acquire()).unwrap();
+        drop(executor.submit(move || sem.acquire()).unwrap());
     }
     assert_eq!(executor.stats().workers_alive, executor.max_workers());
     sem.release(15 * executor.max_workers());
@@ -231,7 +231,7 @@ fn test_hang_global_shutdown_lock() {
     let pool = Arc::new(ThreadPoolExecutor::new(1).unwrap());
     let count = Arc::new(AtomicUsize::new(0));
     let (weak, chain) = (Arc::downgrade(&pool), Arc::clone(&count));
-    pool.submit(move || submit(weak, chain)).unwrap();
+    drop(pool.submit(move || submit(weak, chain)).unwrap());
     for i in 0..3 {
         let workers = ProcessPoolExecutor::builder()
             .max_workers(1)

@@ -122,6 +122,13 @@ impl Error {
         }
     }
 
+    /// A handle tried to move the value out while other handles can still read it.
+    pub(crate) fn shared_handles() -> Self {
+        Error::InvalidState(
+            "other handles to this future are alive, so the value cannot be moved out (borrow it with `result()`)".into(),
+        )
+    }
+
     /// The variant's name, used by the future's `Debug` (`raised Panicked`, like Python's
     /// `raised ValueError`).
     pub(crate) fn kind_name(&self) -> &'static str {

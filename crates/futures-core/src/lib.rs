@@ -5,8 +5,9 @@
 //!   `add_done_callback`, timed waits, and `.await` in any async runtime.
 //! - [`Promise<T>`]: the producer's side (Python's executor-only methods
 //!   `set_running_or_notify_cancel`, `set_result`, `set_exception`).
-//! - [`Task`]: a closure bound to its future, the unit executors queue; a waiter may run a
-//!   not-yet-started task inline ([`Inline`], [`ExecutorId`]).
+//! - [`Shutdown`]: Python's `shutdown(wait, cancel_futures)`, named.
+//! - [`executor`]: what executor authors need (tasks, inline waiting, wakers, shared plumbing);
+//!   users who only submit and wait need nothing from it.
 //! - [`Error`]: the one error type of the workspace.
 //!
 //! ```
@@ -35,6 +36,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
+pub mod executor;
 mod future;
 mod inline;
 mod promise;
@@ -43,14 +45,19 @@ mod shutdown;
 mod state;
 mod sync;
 mod task;
+/// Kept (hidden) for callers of the old path; the functions are in [`executor`].
+#[doc(hidden)]
 pub mod unwind;
 mod wait_async;
 
 pub use error::{Error, ExitReason};
-pub use future::{Future, WakerKey};
-pub use inline::{ExecutorId, Inline, WorkerGuard};
+pub use future::Future;
 pub use promise::Promise;
 pub use shutdown::Shutdown;
 pub use state::State;
-pub use task::Task;
-pub use wait_async::{IntoWaitAsync, WaitAsync};
+pub use wait_async::WaitAsync;
+
+// The paths these items had before `executor` existed, kept (hidden) so that callers can move
+// at their own pace; `executor` is the one documented path.
+#[doc(hidden)]
+pub use executor::{ExecutorId, Inline, Task, WakerKey, WorkerGuard};

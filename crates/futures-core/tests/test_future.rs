@@ -566,14 +566,25 @@ fn identity_equality_and_hash() {
 }
 
 #[test]
-fn into_result_moves_or_clones() {
+fn into_result_moves_from_the_last_handle_only() {
     let (p, f) = Promise::new();
     let g = f.clone();
     p.set_result(String::from("x")).unwrap();
-    assert_eq!(f.into_result(), Ok("x".to_string()));
-    // g still sees the value: into_result cloned because g was alive.
+    // g is alive, so the value stays where g can read it.
+    assert!(matches!(f.into_result(), Err(Error::InvalidState(_))));
     assert_eq!(g.result(), Ok(&"x".to_string()));
-    assert_eq!(g.into_inner(), Some(Ok("x".to_string())));
+    assert_eq!(g.into_result(), Ok("x".to_string()));
+}
+
+#[test]
+fn a_handle_made_by_the_promise_after_the_take_sees_no_value() {
+    let (p, f) = Promise::new();
+    p.set_result(String::from("x")).unwrap();
+    assert_eq!(f.into_result(), Ok("x".to_string()));
+    let late = p.future();
+    assert!(late.done());
+    assert!(matches!(late.result(), Err(Error::InvalidState(_))));
+    assert!(format!("{late:?}").contains("state=finished"));
 }
 
 #[test]

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cfutures_core::{Error, ExecutorId, Future, Task};
+use cfutures_core::executor::{ExecutorId, Task};
+use cfutures_core::{Error, Future};
 
 use crate::builder::ThreadPoolBuilder;
 use crate::registry::Registry;
@@ -110,7 +111,7 @@ impl ThreadPoolExecutor {
     pub fn submit<F, T>(&self, f: F) -> Result<Future<T>, Error>
     where
         F: FnOnce() -> T + Send + 'static,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
     {
         self.registry
             .submit(|inline, outstanding| match outstanding {

@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
 
-use cfutures_core::{Error, ExecutorId, Future, Inline, Task};
+use cfutures_core::executor::{ExecutorId, Inline, Task};
+use cfutures_core::{Error, Future};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::CachePadded;
 

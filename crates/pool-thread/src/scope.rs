@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
 
-use cfutures_core::{Error, Future, Task};
+use cfutures_core::executor::{Task, WaitHandle};
+use cfutures_core::{Error, Future};
 
 use crate::pool::ThreadPoolExecutor;
 use crate::registry::Registry;
@@ -21,8 +22,9 @@ pub struct Scope<'scope, 'env: 'scope> {
     registry: &'scope Arc<Registry>,
     data: Arc<ScopeData>,
     /// Every submitted future, so that the end of the scope waits on each (running it inline
-    /// where the pool's policy allows, as any waiter would).
-    futures: Mutex<Vec<Box<dyn Wait>>>,
+    /// where the pool's policy allows, as any waiter would). Wait-only handles: they do not
+    /// count as handles, so the caller's own handle can still move the value out.
+    futures: Mutex<Vec<WaitHandle>>,
     /// Invariance, as in `std::thread::Scope`.
     scope: PhantomData<&'scope mut &'scope ()>,
     env: PhantomData<&'env mut &'env ()>,
@@ -72,17 +74,6 @@ impl<F> Drop for ScopedFn<F> {
     fn drop(&mut self) {
         drop(self.f.take());
         self.data.release();
-    }
-}
-
-/// A type-erased future to wait on.
-trait Wait: Send + Sync {
-    fn wait(&self);
-}
-
-impl<T: Send + Sync + 'static> Wait for Future<T> {
-    fn wait(&self) {
-        let _ = self.exception();
     }
 }
 
@@ -163,7 +154,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     pub fn submit<F, T>(&'scope self, f: F) -> Result<Future<T>, Error>
     where
         F: FnOnce() -> T + Send + 'scope,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
     {
         let scoped = ScopedFn::new(f, &self.data);
         let future = self.registry.submit(move |inline, outstanding| {
@@ -180,7 +171,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
                 })
             }
         })?;
-        lock(&self.futures).push(Box::new(future.clone()));
+        lock(&self.futures).push(WaitHandle::new(&future));
         Ok(future)
     }
 

@@ -30,7 +30,7 @@ fn tasks_borrow_and_mutate_the_callers_data() {
                 .unwrap()
             })
             .collect();
-        s.submit(|| chunks_done = 10).unwrap();
+        drop(s.submit(|| chunks_done = 10).unwrap());
         futures
             .iter()
             .map(|f| *f.result().unwrap())
@@ -48,7 +48,7 @@ fn the_scope_waits_for_tasks_it_did_not_wait_on() {
     pool.scope(|s| {
         for i in 0..50 {
             let results = &results;
-            s.submit(move || results.lock().unwrap().push(i)).unwrap();
+            drop(s.submit(move || results.lock().unwrap().push(i)).unwrap());
         }
     });
     let mut results = results.into_inner().unwrap();
@@ -65,11 +65,13 @@ fn the_scope_waits_even_when_its_body_panics() {
         pool.scope(|s| {
             for _ in 0..4 {
                 let (finished, gate) = (&finished, gate.clone());
-                s.submit(move || {
-                    gate.wait();
-                    finished.fetch_add(1, Ordering::SeqCst);
-                })
-                .unwrap();
+                drop(
+                    s.submit(move || {
+                        gate.wait();
+                        finished.fetch_add(1, Ordering::SeqCst);
+                    })
+                    .unwrap(),
+                );
             }
             let opener = gate.clone();
             std::thread::spawn(move || opener.set());
@@ -131,13 +133,17 @@ fn nested_submissions_from_scoped_tasks() {
     pool.scope(|s| {
         for _ in 0..4 {
             let total = &total;
-            s.submit(move || {
-                for _ in 0..4 {
-                    s.submit(move || total.fetch_add(1, Ordering::SeqCst))
-                        .unwrap();
-                }
-            })
-            .unwrap();
+            drop(
+                s.submit(move || {
+                    for _ in 0..4 {
+                        drop(
+                            s.submit(move || total.fetch_add(1, Ordering::SeqCst))
+                                .unwrap(),
+                        );
+                    }
+                })
+                .unwrap(),
+            );
         }
     });
     assert_eq!(total.load(Ordering::SeqCst), 16);
@@ -156,8 +162,10 @@ fn a_scope_inside_the_only_worker_completes() {
             inner.scope(|s| {
                 for x in &data {
                     let acc = &acc;
-                    s.submit(move || acc.fetch_add(*x as usize, Ordering::SeqCst))
-                        .unwrap();
+                    drop(
+                        s.submit(move || acc.fetch_add(*x as usize, Ordering::SeqCst))
+                            .unwrap(),
+                    );
                 }
             });
             acc.load(Ordering::SeqCst)

@@ -92,7 +92,7 @@ fn test_threads_terminate() {
     let sem = Semaphore::new(0);
     for _ in 0..3 {
         let sem = sem.clone();
-        pool.submit(move || sem.acquire()).unwrap();
+        drop(pool.submit(move || sem.acquire()).unwrap());
     }
     assert_eq!(pool.stats().workers_alive, 3);
     sem.release(3);

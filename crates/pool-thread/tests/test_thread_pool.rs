@@ -282,7 +282,7 @@ fn test_process_like_reentrant_submit_from_a_task() {
     let inner = Arc::clone(&pool);
     pool.submit(move || {
         let tx = tx.clone();
-        inner.submit(move || tx.send(7).unwrap()).unwrap();
+        drop(inner.submit(move || tx.send(7).unwrap()).unwrap());
     })
     .unwrap()
     .result()
