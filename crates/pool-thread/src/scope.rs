@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
 
-use cfutures_core::executor::{Task, WaitHandle};
+use std::any::Any;
+
+use cfutures_core::executor::{Task, WaitHandle, drop_payload, panic_message};
 use cfutures_core::{Error, Future};
 
 use crate::pool::ThreadPoolExecutor;
@@ -35,6 +37,8 @@ pub struct Scope<'scope, 'env: 'scope> {
 struct ScopeData {
     alive: AtomicUsize,
     owner: Thread,
+    /// The first panic of a scoped task, resumed by `scope` once every task is done.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 impl ScopeData {
@@ -61,12 +65,29 @@ impl<F> ScopedFn<F> {
         }
     }
 
+    /// Runs the closure. A panic is kept for the scope to resume (the first one; later
+    /// payloads are dropped) and goes on as a panic with the same message, so the task's
+    /// future still fails with `Error::Panicked`.
     fn call<T>(mut self) -> T
     where
         F: FnOnce() -> T,
     {
         let f = self.f.take().expect("a scoped closure runs once");
-        f()
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(value) => value,
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                let mut first = lock(&self.data.panic);
+                if first.is_none() {
+                    *first = Some(payload);
+                } else {
+                    drop(first);
+                    drop_payload(payload);
+                }
+                // `resume_unwind` skips the panic hook, which already reported this panic.
+                resume_unwind(Box::new(message))
+            }
+        }
     }
 }
 
@@ -82,8 +103,22 @@ impl ThreadPoolExecutor {
     /// `f` returns once every task submitted through the scope has finished (or was
     /// cancelled). If `f` panics, the scope still waits for its tasks, then resumes the panic.
     ///
-    /// A task's panic does not propagate out of the scope: it fails that task's future with
-    /// [`Error::Panicked`], like any other task of the pool.
+    /// A task's panic fails that task's future with [`Error::Panicked`], like any other task
+    /// of the pool, and then, as with `std::thread::scope` and `rayon::scope`, re-panics from
+    /// `scope` once every task is done: with the first task panic's payload (as rayon does), or
+    /// with the body's own panic if `f` panicked too.
+    ///
+    /// ```
+    /// use cfutures_thread::ThreadPoolExecutor;
+    /// use std::panic::{AssertUnwindSafe, catch_unwind};
+    ///
+    /// let pool = ThreadPoolExecutor::new(2)?;
+    /// let outcome = catch_unwind(AssertUnwindSafe(|| {
+    ///     pool.scope(|s| drop(s.submit(|| panic!("in a task"))))
+    /// }));
+    /// assert_eq!(outcome.unwrap_err().downcast_ref::<&str>(), Some(&"in a task"));
+    /// # Ok::<(), cfutures_core::Error>(())
+    /// ```
     ///
     /// ```
     /// use cfutures_thread::ThreadPoolExecutor;
@@ -134,6 +169,7 @@ impl ThreadPoolExecutor {
             data: Arc::new(ScopeData {
                 alive: AtomicUsize::new(0),
                 owner: thread::current(),
+                panic: Mutex::new(None),
             }),
             futures: Mutex::new(Vec::new()),
             scope: PhantomData,
@@ -141,9 +177,16 @@ impl ThreadPoolExecutor {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| f(&scope)));
         scope.wait_all();
-        match outcome {
-            Ok(value) => value,
-            Err(payload) => resume_unwind(payload),
+        let task_panic = lock(&scope.data.panic).take();
+        match (outcome, task_panic) {
+            (Err(payload), task_panic) => {
+                if let Some(payload) = task_panic {
+                    drop_payload(payload);
+                }
+                resume_unwind(payload)
+            }
+            (Ok(_), Some(payload)) => resume_unwind(payload),
+            (Ok(value), None) => value,
         }
     }
 }
