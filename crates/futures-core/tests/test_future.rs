@@ -675,3 +675,70 @@ fn into_inner_from_inside_its_own_callback_does_not_hang() {
     // The callback's own handle is alive, so the value cannot be moved out: None, no hang.
     assert_eq!(rx.recv().unwrap(), None);
 }
+
+#[test]
+fn every_error_displays_on_one_line() {
+    use cfutures_core::ExitReason;
+    let errors = [
+        Error::Cancelled,
+        Error::Timeout {
+            unfinished: 2,
+            total: 3,
+        },
+        Error::Panicked {
+            message: "line one\nline two\r\n".into(),
+            backtrace: Some("   0: frame\n   1: frame\n".into()),
+        },
+        Error::Broken("initializer said:\nno".into()),
+        Error::ShutDown,
+        Error::InvalidState("a\nb".into()),
+        Error::InvalidArgument("a\nb".into()),
+        Error::WorkerDied {
+            pid: 7,
+            reason: ExitReason::Signal(9),
+        },
+        Error::Serialization("a\nb".into()),
+        Error::Abandoned,
+        Error::Deadlock,
+        Error::other(std::io::Error::other("multi\nline")),
+    ];
+    for error in &errors {
+        let shown = error.to_string();
+        assert!(!shown.contains(['\n', '\r']), "{shown:?}");
+        assert!(
+            !shown.contains("frame"),
+            "no backtrace in Display: {shown:?}"
+        );
+    }
+    assert_eq!(
+        errors[2].to_string(),
+        r"task panicked: line one\nline two\r\n"
+    );
+    assert_eq!(errors[2].backtrace(), Some("   0: frame\n   1: frame\n"));
+    assert!(format!("{:?}", errors[2]).contains("0: frame"));
+    assert_eq!(errors[0].backtrace(), None);
+}
+
+#[test]
+fn other_is_transparent_so_chains_print_it_once() {
+    use std::error::Error as _;
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("outer")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    let error = Error::other(Outer(std::io::Error::other("inner")));
+    assert_eq!(error.to_string(), "outer");
+    assert_eq!(
+        error.source().map(|s| s.to_string()).as_deref(),
+        Some("inner")
+    );
+    assert!(Error::Broken("x".into()).source().is_none());
+}
