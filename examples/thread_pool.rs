@@ -5,6 +5,7 @@
 //! ```
 
 use cfutures::Error;
+use cfutures::Shutdown;
 use cfutures::thread::ThreadPoolExecutor;
 
 fn collatz_steps(mut n: u64) -> u32 {
@@ -46,7 +47,7 @@ fn main() -> Result<(), Error> {
         pool.submit(|| collatz_steps(9))?.result()?
     );
 
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     println!("after shutdown: {}", pool.submit(|| 0).unwrap_err());
     Ok(())
 }

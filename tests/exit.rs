@@ -20,6 +20,7 @@
 
 mod common;
 
+use cfutures::Shutdown;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Stdio};
@@ -288,7 +289,7 @@ fn helper_sigint_during_shutdown() {
     std::io::stdout().flush().unwrap();
     // Waits for tasks that never end: only a signal ends this program now.
     processes.shutdown(true, false);
-    threads.shutdown(true, false);
+    threads.shutdown(Shutdown::WAIT);
     println!("shutdown returned");
 }
 

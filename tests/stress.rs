@@ -9,6 +9,7 @@
 
 mod common;
 
+use cfutures::Shutdown;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -156,7 +157,7 @@ fn run_stress(total: usize) {
     }
     // The pool's shutdown waits for the un-awaited nested children and for every callback.
     let pool = Arc::try_unwrap(pool).expect("no task holds the pool any more");
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(
         values + panics + cancelled,
         total,

@@ -9,6 +9,7 @@
 
 mod common;
 
+use cfutures::Shutdown;
 use std::sync::Mutex;
 
 use cfutures::process::ProcessPoolExecutor;
@@ -100,7 +101,7 @@ mod failing_initializer {
             .unwrap();
         assert_breaks(|| executor.submit(|| get_init_status(())));
         assert!(executor.broken().is_some());
-        executor.shutdown(true, false);
+        executor.shutdown(Shutdown::WAIT);
         assert_eq!(executor.stats().workers_alive, 0);
     }
 

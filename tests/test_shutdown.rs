@@ -16,6 +16,7 @@
 
 mod common;
 
+use cfutures::Shutdown;
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -108,7 +109,7 @@ mod test_run_after_shutdown {
     #[test]
     fn thread() {
         let executor = ThreadPoolExecutor::new(5).unwrap();
-        executor.shutdown(true, false);
+        executor.shutdown(Shutdown::WAIT);
         assert_eq!(
             executor.submit(|| 2u32.pow(5)).unwrap_err(),
             Error::ShutDown
@@ -162,7 +163,7 @@ mod test_hang_issue12364 {
                     .unwrap()
             })
             .collect();
-        within("shutdown", move || executor.shutdown(true, false));
+        within("shutdown", move || executor.shutdown(Shutdown::WAIT));
         for f in fs {
             f.result().unwrap();
         }
@@ -220,9 +221,9 @@ mod test_cancel_futures {
         for _ in 0..5 {
             started.recv_timeout(PATIENCE).unwrap();
         }
-        executor.shutdown(false, true);
+        executor.shutdown(Shutdown::NO_WAIT.cancel_futures());
         event.set();
-        within("shutdown", move || executor.shutdown(true, false));
+        within("shutdown", move || executor.shutdown(Shutdown::WAIT));
         assert_some_cancelled(&fs);
     }
 
@@ -253,7 +254,7 @@ mod test_hang_gh83386 {
         if helper_active("test_hang_gh83386::thread") {
             let t = ThreadPoolExecutor::new(3).unwrap();
             drop(t.submit(|| sleep_and_print((100, "apple".into()))).unwrap());
-            t.shutdown(false, false);
+            t.shutdown(Shutdown::NO_WAIT);
             return;
         }
         assert_eq!(run_program("test_hang_gh83386::thread"), ["apple"]);
@@ -281,7 +282,7 @@ mod test_hang_gh94440 {
         let executor = ThreadPoolExecutor::new(1).unwrap();
         executor.submit(|| 0).unwrap().result().unwrap();
         executor.submit(|| 0).unwrap().cancel();
-        within("shutdown", move || executor.shutdown(true, false));
+        within("shutdown", move || executor.shutdown(Shutdown::WAIT));
     }
 
     #[test]
@@ -305,7 +306,7 @@ fn test_threads_terminate() {
     }
     assert_eq!(executor.stats().workers_alive, 3);
     sem.release(3);
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     assert_eq!(executor.stats().workers_alive, 0);
     assert!(threads_gone("terminate_"));
 }
@@ -343,12 +344,12 @@ fn test_shutdown_no_wait() {
     let executor = thread_pool(5, "nowait");
     let res: Vec<i32> = {
         let results = executor.map(i32::abs, -5..5).unwrap();
-        executor.shutdown(false, false);
+        executor.shutdown(Shutdown::NO_WAIT);
         results.collect::<Result<_, _>>().unwrap()
     };
     assert_eq!(res, [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]);
     // The threads are cleaned up: a waiting shutdown now returns once they have exited.
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     assert!(threads_gone("nowait_"));
 }
 
@@ -401,7 +402,7 @@ fn test_cancel_futures_wait_false() {
     if helper_active("test_cancel_futures_wait_false") {
         let t = ThreadPoolExecutor::default();
         drop(t.submit(|| sleep_and_print((100, "apple".into()))).unwrap());
-        t.shutdown(false, true);
+        t.shutdown(Shutdown::NO_WAIT.cancel_futures());
         return;
     }
     // gh-116682: stdout may be empty if the shutdown came before the task started.

@@ -15,6 +15,7 @@
 
 mod common;
 
+use cfutures::Shutdown;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
@@ -118,7 +119,7 @@ fn test_shutdown_race_issue12456() {
             .map(|n: u32| n.to_string(), vec![2; WORKER_COUNT + 1])
             .unwrap(),
     );
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -174,7 +175,7 @@ fn test_map_submits_without_iteration() {
     let _results = executor
         .map(move |n| record.lock().unwrap().push(n), 0..10)
         .unwrap();
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     let mut finished = finished.lock().unwrap().clone();
     finished.sort();
     assert_eq!(finished, (0..10).collect::<Vec<_>>());
@@ -198,7 +199,7 @@ fn test_saturation() {
     }
     assert_eq!(executor.stats().workers_alive, executor.max_workers());
     sem.release(15 * executor.max_workers());
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -208,7 +209,7 @@ fn test_idle_thread_reuse() {
     assert_eq!(executor.submit(|| mul(6, 7)).unwrap().result(), Ok(&42));
     assert_eq!(executor.submit(|| mul(3, 14)).unwrap().result(), Ok(&42));
     assert_eq!(executor.stats().workers_alive, 1);
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
 }
 
 fn identity(x: u32) -> u32 {

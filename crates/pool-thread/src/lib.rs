@@ -16,7 +16,7 @@
 //! | `ThreadPoolExecutor(thread_name_prefix=, initializer=, ...)` | [`ThreadPoolBuilder`] (also `stack_size`, [`InlineWaits`]) |
 //! | `executor.submit(fn, *args)` | [`submit`](ThreadPoolExecutor::submit)`(move \|\| fn(args))?` |
 //! | `executor.map(fn, *iterables, timeout=, buffersize=)` | [`map`](ThreadPoolExecutor::map), [`map_with`](ThreadPoolExecutor::map_with) |
-//! | `executor.shutdown(wait=True, cancel_futures=False)` | [`shutdown`](ThreadPoolExecutor::shutdown)`(true, false)`; also `Drop` |
+//! | `executor.shutdown(wait=True, cancel_futures=False)` | [`shutdown`](ThreadPoolExecutor::shutdown)`(Shutdown::WAIT)` ([`Shutdown`](cfutures_core::Shutdown)); also `Drop` |
 //! | `with ThreadPoolExecutor() as executor:` | a scope ending in `drop(executor)` |
 //! | `BrokenThreadPool`, `RuntimeError` after shutdown | [`Error::Broken`](cfutures_core::Error::Broken), [`Error::ShutDown`](cfutures_core::Error::ShutDown) |
 //! | (none) | [`scope`](ThreadPoolExecutor::scope) for borrowing tasks, [`stats`](ThreadPoolExecutor::stats) |
@@ -51,6 +51,8 @@
 
 #[cfg(not(loom))]
 mod builder;
+#[cfg(all(feature = "executor", not(loom)))]
+mod executor;
 #[cfg(not(loom))]
 mod map;
 #[cfg(not(loom))]
@@ -81,7 +83,5 @@ pub use scope::Scope;
 #[cfg(not(loom))]
 pub use stats::Stats;
 
-#[cfg(not(loom))]
-pub use cfutures_core::{Error, Future};
 #[cfg(not(loom))]
 pub use cfutures_helpers::{Map, MapOptions};

@@ -8,12 +8,11 @@ use std::thread::{self, Thread};
 
 use std::any::Any;
 
-use cfutures_core::executor::{Task, WaitHandle, drop_payload, panic_message};
+use cfutures_core::executor::{Task, WaitHandle, drop_payload, lock, panic_message};
 use cfutures_core::{Error, Future};
 
 use crate::pool::ThreadPoolExecutor;
 use crate::registry::Registry;
-use crate::sync::lock;
 
 /// A scope of a [`ThreadPoolExecutor`], made by [`ThreadPoolExecutor::scope`]: its tasks may
 /// borrow anything that outlives the scope.

@@ -4,6 +4,7 @@
 
 mod common;
 
+use cfutures_core::Shutdown;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -184,7 +185,7 @@ fn a_scope_inside_the_only_worker_completes() {
 #[test]
 fn submitting_to_a_shut_down_pool_in_a_scope_is_an_error() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let data = [1];
     let err = pool.scope(|s| s.submit(|| data.len()).unwrap_err());
     assert_eq!(err, Error::ShutDown);

@@ -6,6 +6,7 @@
 //! --ignored`.
 #![cfg(not(loom))] // under loom only the sleep protocol is built
 
+use cfutures_core::Shutdown;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -116,7 +117,7 @@ fn stress(tasks: usize, workers: usize, seed: u64) {
     for child in &children {
         assert!(child.result().is_ok());
     }
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let _ = std::panic::take_hook();
 
     assert_eq!(values + panicked + cancelled, tasks);

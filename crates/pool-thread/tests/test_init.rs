@@ -5,6 +5,7 @@
 
 mod common;
 
+use cfutures_core::Shutdown;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -135,7 +136,7 @@ fn queued_futures_fail_with_the_reason() {
         assert!(!f.cancelled());
     }
     assert_broken(&pool.submit(|| 0).unwrap_err(), "database unreachable");
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(pool.stats().workers_alive, 0);
 }
 

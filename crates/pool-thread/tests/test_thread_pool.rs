@@ -5,6 +5,7 @@
 
 mod common;
 
+use cfutures_core::Shutdown;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::Duration;
@@ -90,7 +91,7 @@ fn test_shutdown_race_issue12456() {
     let _results = pool
         .map(|n: u32| n.to_string(), vec![2; workers + 1])
         .unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -138,7 +139,7 @@ fn test_map_submits_without_iteration() {
     let _not_iterated = pool
         .map(move |n| record.lock().unwrap().push(n), 0..10)
         .unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let mut finished = finished.lock().unwrap().clone();
     finished.sort();
     assert_eq!(finished, (0..10).collect::<Vec<_>>());
@@ -164,7 +165,7 @@ fn test_saturation() {
         .collect();
     assert_eq!(pool.stats().workers_alive, pool.max_workers());
     sem.release(15 * pool.max_workers());
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert!(futures.iter().all(|f| f.result().is_ok()));
 }
 
@@ -175,7 +176,7 @@ fn test_idle_thread_reuse() {
     assert_eq!(pool.submit(|| 6 * 7).unwrap().result(), Ok(&42));
     assert_eq!(pool.submit(|| 3 * 14).unwrap().result(), Ok(&42));
     assert_eq!(pool.stats().workers_alive, 1);
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -304,7 +305,7 @@ fn counters_add_up_after_a_quiet_pool() {
     for f in &futures {
         f.result().unwrap();
     }
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let stats = pool.stats();
     assert_eq!(ran.load(Ordering::Relaxed), 200);
     assert_eq!(stats.completed, 200, "{stats:?}");

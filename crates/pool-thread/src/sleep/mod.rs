@@ -179,10 +179,10 @@ impl Sleep {
         } else {
             *is_blocked = true;
             while *is_blocked {
-                is_blocked = match state.condvar.wait(is_blocked) {
-                    Ok(guard) => guard,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
+                is_blocked = state
+                    .condvar
+                    .wait(is_blocked)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
         }
         idle.rounds = 0;
