@@ -1,5 +1,6 @@
 //! `.await` on futures with a minimal executor (no runtime dependency): a waker that unparks
 //! the blocked thread.
+#![cfg(not(loom))] // these use real threads and clocks; the loom models are in `loom.rs`
 
 use std::future::{Future as StdFuture, IntoFuture};
 use std::pin::pin;

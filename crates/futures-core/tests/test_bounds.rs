@@ -1,6 +1,7 @@
 //! The bounds of the future: a task needs only `T: Send`; `Sync` is asked only where `&T` is
 //! read from several threads. Compiling this file is half the test; the compile-fail half is in
 //! the doctests of `Future` (a `Future<Cell<_>>` is not `Send`, and takes no done-callback).
+#![cfg(not(loom))] // these use real threads and clocks; the loom models are in `loom.rs`
 
 use std::cell::Cell;
 use std::error::Error as StdError;

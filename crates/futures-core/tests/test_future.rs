@@ -7,6 +7,7 @@
 //!   same view and are covered below.
 //! - `CANCELLED_AND_NOTIFIED`: our cancel notifies waiters at once, so there is no separate
 //!   "cancelled but not yet notified" state; every assertion on it holds for `Cancelled`.
+#![cfg(not(loom))] // these use real threads and clocks; the loom models are in `loom.rs`
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
