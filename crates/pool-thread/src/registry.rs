@@ -12,12 +12,11 @@
 //! as if it had seen the bit first), or the worker's last search sees the task and runs it. A
 //! task is never left in a queue that nobody will empty.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
 
-use cfutures_core::executor::{ExecutorId, Inline, Task, drop_payload, lock, panic_message};
+use cfutures_core::executor::{ExecutorId, Inline, Task, catch_message, lock};
 use cfutures_core::{Error, Future, Shutdown};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::CachePadded;
@@ -296,14 +295,8 @@ impl Registry {
         self.live.fetch_add(1, Ordering::SeqCst);
         let uncount = Uncount(self);
         let registry = Arc::clone(self);
-        let spawned = catch_unwind(AssertUnwindSafe(|| {
-            builder.spawn(move || worker::main(registry, index))
-        }))
-        .unwrap_or_else(|payload| {
-            let message = panic_message(&*payload);
-            drop_payload(payload);
-            Err(std::io::Error::other(message))
-        });
+        let spawned = catch_message(|| builder.spawn(move || worker::main(registry, index)))
+            .unwrap_or_else(|message| Err(std::io::Error::other(message)));
         if spawned.is_ok() {
             std::mem::forget(uncount);
         }
@@ -436,14 +429,9 @@ impl Registry {
         let Some(init) = &self.config.initializer else {
             return true;
         };
-        let failure = match catch_unwind(AssertUnwindSafe(|| init())) {
+        let failure = match catch_message(|| init()) {
             Ok(Ok(())) => return true,
-            Ok(Err(message)) => message,
-            Err(payload) => {
-                let message = panic_message(&*payload);
-                drop_payload(payload);
-                message
-            }
+            Ok(Err(message)) | Err(message) => message,
         };
         self.break_pool(format!(
             "a thread initializer failed, the thread pool is not usable anymore: {failure}"
