@@ -4,9 +4,8 @@
 //! cargo run --example thread_pool
 //! ```
 
-use cfutures::Error;
-use cfutures::Shutdown;
 use cfutures::thread::ThreadPoolExecutor;
+use cfutures::{Error, Shutdown};
 
 fn collatz_steps(mut n: u64) -> u32 {
     let mut steps = 0;

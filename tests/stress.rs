@@ -9,7 +9,6 @@
 
 mod common;
 
-use cfutures::Shutdown;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +16,7 @@ use std::time::Instant;
 
 use cfutures::helpers::{ReturnWhen, as_completed, wait};
 use cfutures::thread::ThreadPoolExecutor;
-use cfutures::{Error, Future};
+use cfutures::{Error, Future, Shutdown};
 use common::{PATIENCE, Rng, count_from_env, quiet_expected_panics};
 
 const BATCH: usize = 5_000;

@@ -9,12 +9,11 @@
 
 mod common;
 
-use cfutures::Shutdown;
 use std::sync::Mutex;
 
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::ThreadPoolExecutor;
-use cfutures::{Error, Future};
+use cfutures::{Error, Future, Shutdown};
 use common::{PATIENCE, quiet_expected_panics};
 
 /// CPython's `INITIALIZER_STATUS`: in the test process for the thread pool, in each worker

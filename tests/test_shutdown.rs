@@ -16,14 +16,13 @@
 
 mod common;
 
-use cfutures::Shutdown;
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::ThreadPoolExecutor;
-use cfutures::{Error, Future};
+use cfutures::{Error, Future, Shutdown};
 use common::{
     Event, Gate, PATIENCE, Semaphore, gate_wait, helper_active, helper_command, mul, program_lines,
     quiet_expected_panics, reaped, wait_exit,

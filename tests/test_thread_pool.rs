@@ -15,7 +15,6 @@
 
 mod common;
 
-use cfutures::Shutdown;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
@@ -23,7 +22,7 @@ use std::time::Duration;
 use cfutures::helpers::MapOptions;
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::{ThreadPoolExecutor, default_max_workers};
-use cfutures::{Error, Future};
+use cfutures::{Error, Future, Shutdown};
 use common::{Event, PATIENCE, Semaphore, quiet_expected_panics};
 
 const WORKER_COUNT: usize = 5;

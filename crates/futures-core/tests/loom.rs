@@ -6,7 +6,8 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
 use std::task::{Context, Poll, Wake, Waker};
 
-use cfutures_core::{Error, Inline, Promise, Task};
+use cfutures_core::executor::{Inline, Task};
+use cfutures_core::{Error, Promise};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;

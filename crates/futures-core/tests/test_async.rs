@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
+use cfutures_core::executor::{register_waker, unregister_waker};
 use cfutures_core::{Error, Promise};
 
 struct Unparker {
@@ -106,13 +107,13 @@ fn dropping_the_wait_unregisters_its_waker() {
 fn register_and_unregister_waker() {
     let (promise, future) = Promise::new();
     let (unparker, waker) = unparker();
-    let key = future.register_waker(&waker).unwrap();
-    assert!(future.unregister_waker(key));
-    assert!(!future.unregister_waker(key));
-    let _kept = future.register_waker(&waker).unwrap();
+    let key = register_waker(&future, &waker).unwrap();
+    assert!(unregister_waker(&future, key));
+    assert!(!unregister_waker(&future, key));
+    let _kept = register_waker(&future, &waker).unwrap();
     promise.set_result(1).unwrap();
     assert_eq!(unparker.wakes.load(Ordering::SeqCst), 1);
-    assert!(future.register_waker(&waker).is_none(), "already done");
+    assert!(register_waker(&future, &waker).is_none(), "already done");
 }
 
 /// A value that is neither `Clone` nor `Sync`.

@@ -15,7 +15,8 @@ use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
-use cfutures_core::{Error, Future, Inline, Promise, State, Task};
+use cfutures_core::executor::{Inline, Task};
+use cfutures_core::{Error, Future, Promise, State};
 
 // The fixtures of CPython's `util.py`: one future in each state.
 fn pending() -> (Promise<i32>, Future<i32>) {

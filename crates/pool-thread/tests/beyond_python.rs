@@ -4,11 +4,11 @@
 
 mod common;
 
-use cfutures_core::Shutdown;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 
-use cfutures_core::{Error, ExecutorId, Future, State};
+use cfutures_core::executor::ExecutorId;
+use cfutures_core::{Error, Future, Shutdown, State};
 use cfutures_thread::{InlineWaits, ThreadPoolBuilder, ThreadPoolExecutor};
 use common::{Event, thread_name};
 

@@ -6,11 +6,10 @@
 //! --ignored`.
 #![cfg(not(loom))] // under loom only the sleep protocol is built
 
-use cfutures_core::Shutdown;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cfutures_core::{Error, Future, State};
+use cfutures_core::{Error, Future, Shutdown, State};
 use cfutures_thread::ThreadPoolExecutor;
 
 #[derive(Default)]

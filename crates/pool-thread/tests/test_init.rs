@@ -5,12 +5,11 @@
 
 mod common;
 
-use cfutures_core::Shutdown;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cfutures_core::Error;
+use cfutures_core::{Error, Shutdown};
 use cfutures_thread::ThreadPoolBuilder;
 use common::Event;
 

@@ -5,10 +5,9 @@
 
 mod common;
 
-use cfutures_core::Shutdown;
 use std::sync::{Arc, mpsc};
 
-use cfutures_core::Error;
+use cfutures_core::{Error, Shutdown};
 use cfutures_thread::ThreadPoolExecutor;
 use common::{Event, Semaphore};
 

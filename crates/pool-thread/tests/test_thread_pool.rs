@@ -5,12 +5,11 @@
 
 mod common;
 
-use cfutures_core::Shutdown;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::Duration;
 
-use cfutures_core::Error;
+use cfutures_core::{Error, Shutdown};
 use cfutures_thread::{MapOptions, ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers};
 use common::{Event, Semaphore};
 
