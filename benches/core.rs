@@ -6,7 +6,8 @@ mod common;
 
 use std::hint::black_box;
 
-use cfutures::{Future, Inline, Task};
+use cfutures::Future;
+use cfutures::executor::{Inline, Task};
 use common::{Cost, T1_TASKS, configure};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 

@@ -20,8 +20,9 @@ mod common;
 use std::process::Command;
 use std::sync::mpsc;
 
+use cfutures::Future;
+use cfutures::executor::{Inline, Task};
 use cfutures::thread::ThreadPoolExecutor;
-use cfutures::{Future, Inline, Task};
 use common::M1_TASKS;
 use common::plain::Plain;
 

@@ -19,7 +19,7 @@ fn main() -> Result<(), Error> {
         let longest = s.submit(|| words.iter().copied().max_by_key(|w| w.len()).unwrap_or(""))?;
         // ...and mutable borrows of disjoint parts, one per task.
         for (slot, word) in lengths.iter_mut().zip(&words) {
-            s.submit(move || *slot = word.len())?;
+            drop(s.submit(move || *slot = word.len())?);
         }
         Ok(*longest.result()?)
     })?;

@@ -4,8 +4,8 @@
 //! cargo run --example thread_pool
 //! ```
 
-use cfutures::Error;
 use cfutures::thread::ThreadPoolExecutor;
+use cfutures::{Error, Shutdown};
 
 fn collatz_steps(mut n: u64) -> u32 {
     let mut steps = 0;
@@ -46,7 +46,7 @@ fn main() -> Result<(), Error> {
         pool.submit(|| collatz_steps(9))?.result()?
     );
 
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     println!("after shutdown: {}", pool.submit(|| 0).unwrap_err());
     Ok(())
 }

@@ -8,10 +8,19 @@
 //!
 //! | path | crate | what |
 //! |---|---|---|
-//! | [`cfutures::Future`](Future), [`Promise`], [`Task`], [`Error`], [`State`] | `cfutures-core` | the future and its producer side |
-//! | [`cfutures::thread`](thread) | `cfutures-thread` | `ThreadPoolExecutor`, a work-stealing thread pool |
-//! | [`cfutures::process`](process) | `cfutures-process` | `ProcessPoolExecutor`, real worker processes that survive their crashes |
+//! | [`Future`], [`Promise`], [`Error`], [`State`], [`Shutdown`] | `cfutures-core` | the future, its producer side, the one error type |
+//! | [`cfutures::executor`](executor) | `cfutures-core` | for executor authors: `Task`, inline waiting, wakers |
+//! | [`cfutures::thread`](thread) | `cfutures-thread` | `ThreadPoolExecutor`, a work-stealing thread pool (feature `thread`) |
+//! | [`cfutures::process`](process) | `cfutures-process` | `ProcessPoolExecutor`, real worker processes that survive their crashes (feature `process`) |
 //! | [`cfutures::helpers`](helpers) | `cfutures-helpers` | `as_completed`, `wait`, `map` over futures of any executor |
+//! | `cfutures::Executor` | `cfutures-helpers` | Python's abstract `Executor`, implemented by every pool (feature `executor`, on with `process`) |
+//!
+//! # Features
+//! - `thread` (default): the thread pool. Alone (`default-features = false, features =
+//!   ["thread"]`) it pulls no serde, postcard or libc.
+//! - `process` (default): the process pool; turns on `executor`.
+//! - `executor`: the abstract [`Executor`] trait and its implementation by each enabled pool
+//!   (brings serde: tasks given through it take serde arguments).
 //!
 //! ```
 //! use cfutures::helpers::{ReturnWhen, as_completed, wait};
@@ -38,23 +47,26 @@
 //! Programs that use the process pool call [`process::init`] first thing in `main` (see its
 //! documentation for why).
 
-pub use cfutures_core::*;
+pub use cfutures_core::{Error, ExitReason, Future, Promise, Shutdown, State, WaitAsync};
 
-/// The thread pool: `ThreadPoolExecutor` (re-exports `cfutures-thread`).
-pub mod thread {
-    pub use cfutures_thread::*;
-}
+pub use cfutures_core::executor;
 
-/// The process pool: `ProcessPoolExecutor` (re-exports `cfutures-process`).
-pub mod process {
-    pub use cfutures_process::*;
-}
+#[cfg(feature = "executor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "executor")))]
+pub use cfutures_helpers::{Executor, Payload, TaskFn};
 
-/// `as_completed`, `wait` and `map` over futures of any executor (re-exports
-/// `cfutures-helpers`).
-pub mod helpers {
-    pub use cfutures_helpers::*;
-}
+#[cfg(feature = "thread")]
+#[cfg_attr(docsrs, doc(cfg(feature = "thread")))]
+#[doc(inline)]
+pub use cfutures_thread as thread;
+
+#[cfg(feature = "process")]
+#[cfg_attr(docsrs, doc(cfg(feature = "process")))]
+#[doc(inline)]
+pub use cfutures_process as process;
+
+#[doc(inline)]
+pub use cfutures_helpers as helpers;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -24,6 +24,7 @@
 
 mod common;
 
+use cfutures::Shutdown;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Stdio};
@@ -65,17 +66,19 @@ fn start_endless_work(threads: &ThreadPoolExecutor, processes: &ProcessPoolExecu
     let (started_tx, started) = mpsc::channel();
     let (_never_tx, never) = mpsc::channel::<()>();
     let never = Mutex::new(never);
-    threads
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            let _ = never.lock().unwrap().recv();
-        })
-        .unwrap();
+    drop(
+        threads
+            .submit(move || {
+                started_tx.send(()).unwrap();
+                let _ = never.lock().unwrap().recv();
+            })
+            .unwrap(),
+    );
     started.recv().unwrap();
     std::mem::forget(_never_tx);
     let gate = Gate::new();
     for _ in 0..processes.max_workers() {
-        processes.submit(announce_and_hang, gate.arg()).unwrap();
+        drop(processes.submit(announce_and_hang, gate.arg()).unwrap());
     }
     let pids: Vec<u32> = (0..processes.max_workers())
         .map(|_| gate.wait_started())
@@ -309,7 +312,7 @@ fn helper_sigint_during_shutdown() {
     std::io::stdout().flush().unwrap();
     // Waits for tasks that never end: only a signal ends this program now.
     processes.shutdown(true, false);
-    threads.shutdown(true, false);
+    threads.shutdown(Shutdown::WAIT);
     println!("shutdown returned");
 }
 

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use cfutures::helpers::{ReturnWhen, as_completed, wait};
 use cfutures::thread::ThreadPoolExecutor;
-use cfutures::{Error, Future};
+use cfutures::{Error, Future, Shutdown};
 use common::{PATIENCE, Rng, count_from_env, quiet_expected_panics};
 
 const BATCH: usize = 5_000;
@@ -156,7 +156,7 @@ fn run_stress(total: usize) {
     }
     // The pool's shutdown waits for the un-awaited nested children and for every callback.
     let pool = Arc::try_unwrap(pool).expect("no task holds the pool any more");
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(
         values + panics + cancelled,
         total,

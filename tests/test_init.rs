@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::ThreadPoolExecutor;
-use cfutures::{Error, Future};
+use cfutures::{Error, Future, Shutdown};
 use common::{PATIENCE, quiet_expected_panics};
 
 /// CPython's `INITIALIZER_STATUS`: in the test process for the thread pool, in each worker
@@ -100,7 +100,7 @@ mod failing_initializer {
             .unwrap();
         assert_breaks(|| executor.submit(|| get_init_status(())));
         assert!(executor.broken().is_some());
-        executor.shutdown(true, false);
+        executor.shutdown(Shutdown::WAIT);
         assert_eq!(executor.stats().workers_alive, 0);
     }
 

@@ -294,11 +294,11 @@ fn test_idle_process_reuse_one() {
 fn test_idle_process_reuse_multiple() {
     let executor = executor();
     result(&executor.submit(mul, (12, 7)).unwrap()).unwrap();
-    let _ = executor.submit(mul, (33, 25)).unwrap();
+    drop(executor.submit(mul, (33, 25)).unwrap());
     result(&executor.submit(mul, (25, 26)).unwrap()).unwrap();
-    let _ = executor.submit(mul, (18, 29)).unwrap();
+    drop(executor.submit(mul, (18, 29)).unwrap());
     result(&executor.submit(mul, (1, 2)).unwrap()).unwrap();
-    let _ = executor.submit(mul, (0, 9)).unwrap();
+    drop(executor.submit(mul, (0, 9)).unwrap());
     assert!(executor.worker_count() <= 3, "{}", executor.worker_count());
     executor.shutdown(true, false);
 }

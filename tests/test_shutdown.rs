@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::ThreadPoolExecutor;
-use cfutures::{Error, Future};
+use cfutures::{Error, Future, Shutdown};
 use common::{
     Event, Gate, PATIENCE, Semaphore, gate_wait, helper_active, helper_command, mul, program_lines,
     quiet_expected_panics, reaped, wait_exit,
@@ -108,7 +108,7 @@ mod test_run_after_shutdown {
     #[test]
     fn thread() {
         let executor = ThreadPoolExecutor::new(5).unwrap();
-        executor.shutdown(true, false);
+        executor.shutdown(Shutdown::WAIT);
         assert_eq!(
             executor.submit(|| 2u32.pow(5)).unwrap_err(),
             Error::ShutDown
@@ -132,7 +132,7 @@ mod test_interpreter_shutdown {
     fn thread() {
         if helper_active("test_interpreter_shutdown::thread") {
             let t = ThreadPoolExecutor::new(5).unwrap();
-            t.submit(|| sleep_and_print((100, "apple".into()))).unwrap();
+            drop(t.submit(|| sleep_and_print((100, "apple".into()))).unwrap());
             return;
         }
         assert_eq!(run_program("test_interpreter_shutdown::thread"), ["apple"]);
@@ -142,7 +142,7 @@ mod test_interpreter_shutdown {
     fn process() {
         if helper_active("test_interpreter_shutdown::process") {
             let t = process_pool(5);
-            t.submit(sleep_and_print, (100, "apple".into())).unwrap();
+            drop(t.submit(sleep_and_print, (100, "apple".into())).unwrap());
             return;
         }
         assert_eq!(run_program("test_interpreter_shutdown::process"), ["apple"]);
@@ -162,7 +162,7 @@ mod test_hang_issue12364 {
                     .unwrap()
             })
             .collect();
-        within("shutdown", move || executor.shutdown(true, false));
+        within("shutdown", move || executor.shutdown(Shutdown::WAIT));
         for f in fs {
             f.result().unwrap();
         }
@@ -220,9 +220,9 @@ mod test_cancel_futures {
         for _ in 0..5 {
             started.recv_timeout(PATIENCE).unwrap();
         }
-        executor.shutdown(false, true);
+        executor.shutdown(Shutdown::NO_WAIT.cancel_futures());
         event.set();
-        within("shutdown", move || executor.shutdown(true, false));
+        within("shutdown", move || executor.shutdown(Shutdown::WAIT));
         assert_some_cancelled(&fs);
     }
 
@@ -252,8 +252,8 @@ mod test_hang_gh83386 {
     fn thread() {
         if helper_active("test_hang_gh83386::thread") {
             let t = ThreadPoolExecutor::new(3).unwrap();
-            t.submit(|| sleep_and_print((100, "apple".into()))).unwrap();
-            t.shutdown(false, false);
+            drop(t.submit(|| sleep_and_print((100, "apple".into()))).unwrap());
+            t.shutdown(Shutdown::NO_WAIT);
             return;
         }
         assert_eq!(run_program("test_hang_gh83386::thread"), ["apple"]);
@@ -264,7 +264,7 @@ mod test_hang_gh83386 {
     fn process() {
         if helper_active("test_hang_gh83386::process") {
             let t = process_pool(3);
-            t.submit(sleep_and_print, (100, "apple".into())).unwrap();
+            drop(t.submit(sleep_and_print, (100, "apple".into())).unwrap());
             t.shutdown(false, false);
             return;
         }
@@ -281,7 +281,7 @@ mod test_hang_gh94440 {
         let executor = ThreadPoolExecutor::new(1).unwrap();
         executor.submit(|| 0).unwrap().result().unwrap();
         executor.submit(|| 0).unwrap().cancel();
-        within("shutdown", move || executor.shutdown(true, false));
+        within("shutdown", move || executor.shutdown(Shutdown::WAIT));
     }
 
     #[test]
@@ -301,11 +301,11 @@ fn test_threads_terminate() {
     let sem = Semaphore::new(0);
     for _ in 0..3 {
         let sem = sem.clone();
-        executor.submit(move || sem.acquire()).unwrap();
+        drop(executor.submit(move || sem.acquire()).unwrap());
     }
     assert_eq!(executor.stats().workers_alive, 3);
     sem.release(3);
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     assert_eq!(executor.stats().workers_alive, 0);
     assert!(threads_gone("terminate_"));
 }
@@ -343,12 +343,12 @@ fn test_shutdown_no_wait() {
     let executor = thread_pool(5, "nowait");
     let res: Vec<i32> = {
         let results = executor.map(i32::abs, -5..5).unwrap();
-        executor.shutdown(false, false);
+        executor.shutdown(Shutdown::NO_WAIT);
         results.collect::<Result<_, _>>().unwrap()
     };
     assert_eq!(res, [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]);
     // The threads are cleaned up: a waiting shutdown now returns once they have exited.
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     assert!(threads_gone("nowait_"));
 }
 
@@ -400,8 +400,8 @@ fn test_thread_names_default() {
 fn test_cancel_futures_wait_false() {
     if helper_active("test_cancel_futures_wait_false") {
         let t = ThreadPoolExecutor::default();
-        t.submit(|| sleep_and_print((100, "apple".into()))).unwrap();
-        t.shutdown(false, true);
+        drop(t.submit(|| sleep_and_print((100, "apple".into()))).unwrap());
+        t.shutdown(Shutdown::NO_WAIT.cancel_futures());
         return;
     }
     // gh-116682: stdout may be empty if the shutdown came before the task started.
@@ -416,7 +416,7 @@ fn test_processes_terminate() {
     let executor = process_pool(5);
     let gate = Gate::new();
     for _ in 0..3 {
-        executor.submit(gate_wait, gate.arg()).unwrap();
+        drop(executor.submit(gate_wait, gate.arg()).unwrap());
     }
     // Workers start on demand, one per task while none is idle.
     assert_eq!(executor.worker_count(), 3);

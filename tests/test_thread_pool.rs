@@ -22,7 +22,7 @@ use std::time::Duration;
 use cfutures::helpers::MapOptions;
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::{ThreadPoolExecutor, default_max_workers};
-use cfutures::{Error, Future};
+use cfutures::{Error, Future, Shutdown};
 use common::{Event, PATIENCE, Semaphore, quiet_expected_panics};
 
 const WORKER_COUNT: usize = 5;
@@ -118,7 +118,7 @@ fn test_shutdown_race_issue12456() {
             .map(|n: u32| n.to_string(), vec![2; WORKER_COUNT + 1])
             .unwrap(),
     );
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -174,7 +174,7 @@ fn test_map_submits_without_iteration() {
     let _results = executor
         .map(move |n| record.lock().unwrap().push(n), 0..10)
         .unwrap();
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     let mut finished = finished.lock().unwrap().clone();
     finished.sort();
     assert_eq!(finished, (0..10).collect::<Vec<_>>());
@@ -194,11 +194,11 @@ fn test_saturation() {
     let sem = Semaphore::new(0);
     for _ in 0..15 * executor.max_workers() {
         let sem = sem.clone();
-        executor.submit(move || sem.acquire()).unwrap();
+        drop(executor.submit(move || sem.acquire()).unwrap());
     }
     assert_eq!(executor.stats().workers_alive, executor.max_workers());
     sem.release(15 * executor.max_workers());
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn test_idle_thread_reuse() {
     assert_eq!(executor.submit(|| mul(6, 7)).unwrap().result(), Ok(&42));
     assert_eq!(executor.submit(|| mul(3, 14)).unwrap().result(), Ok(&42));
     assert_eq!(executor.stats().workers_alive, 1);
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
 }
 
 fn identity(x: u32) -> u32 {
@@ -231,7 +231,7 @@ fn test_hang_global_shutdown_lock() {
     let pool = Arc::new(ThreadPoolExecutor::new(1).unwrap());
     let count = Arc::new(AtomicUsize::new(0));
     let (weak, chain) = (Arc::downgrade(&pool), Arc::clone(&count));
-    pool.submit(move || submit(weak, chain)).unwrap();
+    drop(pool.submit(move || submit(weak, chain)).unwrap());
     for i in 0..3 {
         let workers = ProcessPoolExecutor::builder()
             .max_workers(1)

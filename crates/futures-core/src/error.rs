@@ -32,15 +32,31 @@ use std::sync::Arc;
 /// let err = future.result().unwrap_err();
 /// assert_eq!(err.to_string(), "invalid argument: n must be odd");
 /// ```
-#[derive(Debug, Clone, thiserror::Error)]
+///
+/// # Display
+/// Every error displays as **one line** (so `{e}`, anyhow's `{:#}` and `Error:` from `main` stay
+/// readable): line breaks inside a carried message are shown as `\n`. A panic's backtrace is
+/// never part of the `Display`; it is a field, shown by `{:?}` or read with
+/// [`backtrace`](Error::backtrace).
+///
+/// ```
+/// use cfutures_core::Error;
+///
+/// let err = Error::Panicked {
+///     message: "bad input\nline 2".into(),
+///     backtrace: Some("0: main\n1: start".into()),
+/// };
+/// assert_eq!(err.to_string(), r"task panicked: bad input\nline 2");
+/// assert_eq!(err.backtrace(), Some("0: main\n1: start"));
+/// assert!(format!("{err:?}").contains("0: main"));
+/// ```
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// The future was cancelled before it started running.
-    #[error("the future was cancelled")]
     Cancelled,
 
     /// A timed wait ended before the future(s) finished.
-    #[error("{}", timeout_message(*.unfinished, *.total))]
     Timeout {
         /// How many of the awaited futures were still unfinished.
         unfinished: usize,
@@ -48,8 +64,9 @@ pub enum Error {
         total: usize,
     },
 
-    /// The task panicked; the future holds the panic message instead of a value.
-    #[error("task panicked: {message}{}", backtrace_suffix(.backtrace.as_deref()))]
+    /// The task panicked; the future holds the panic message instead of a value. The
+    /// `Display` is the message alone; the backtrace is shown by `{:?}` and
+    /// [`Error::backtrace`].
     Panicked {
         /// The panic payload as text (`&str` and `String` payloads; others are described).
         message: String,
@@ -58,24 +75,19 @@ pub enum Error {
     },
 
     /// The executor can no longer run tasks, for example because a worker initializer failed.
-    #[error("the executor is broken: {0}")]
     Broken(String),
 
     /// Work was submitted after `shutdown`.
-    #[error("cannot schedule new futures after shutdown")]
     ShutDown,
 
     /// An operation that the future's current state does not allow, such as setting a result
     /// twice.
-    #[error("invalid state: {0}")]
     InvalidState(String),
 
     /// A bad argument to a constructor or call, such as `max_workers(0)`.
-    #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
     /// A worker process died while it ran the task.
-    #[error("worker process {pid} died ({reason}) while running the task")]
     WorkerDied {
         /// The operating-system process id of the worker.
         pid: u32,
@@ -84,22 +96,19 @@ pub enum Error {
     },
 
     /// A task's argument or result could not be encoded or decoded for another process.
-    #[error("serialisation failed: {0}")]
     Serialization(String),
 
     /// The producer of the future went away without completing it: its [`Promise`] or task was
     /// dropped.
     ///
     /// [`Promise`]: crate::Promise
-    #[error("the future was abandoned: its producer was dropped without setting a result")]
     Abandoned,
 
     /// A task waited on its own future, which can never finish.
-    #[error("deadlock: a task waited on its own future")]
     Deadlock,
 
     /// Any other error, set by hand through [`Promise::set_error`](crate::Promise::set_error).
-    #[error(transparent)]
+    /// Transparent: its `Display` and `source` are the wrapped error's (on one line).
     Other(Arc<dyn std::error::Error + Send + Sync + 'static>),
 }
 
@@ -114,12 +123,49 @@ impl Error {
         Error::Other(Arc::new(error))
     }
 
+    /// The backtrace of a panicked task, where one was captured (process-pool tasks send
+    /// theirs home); `None` for every other error.
+    pub fn backtrace(&self) -> Option<&str> {
+        match self {
+            Error::Panicked {
+                backtrace: Some(text),
+                ..
+            } if !text.is_empty() => Some(text),
+            _ => None,
+        }
+    }
+
+    /// [`Error::Broken`] because of `cause`, without wrapping its text twice: a cause that is
+    /// itself `Broken` keeps its reason as it is, any other is displayed once.
+    ///
+    /// ```
+    /// use cfutures_core::Error;
+    ///
+    /// let first = Error::Broken("a worker initializer failed".into());
+    /// assert_eq!(Error::broken_by(&first), first);
+    /// let died = Error::broken_by(&Error::Deadlock);
+    /// assert_eq!(died.to_string(), "the executor is broken: deadlock: a task waited on its own future");
+    /// ```
+    pub fn broken_by(cause: &Error) -> Error {
+        match cause {
+            Error::Broken(reason) => Error::Broken(reason.clone()),
+            other => Error::Broken(other.to_string()),
+        }
+    }
+
     /// The timeout error for a single awaited future.
     pub(crate) fn single_timeout() -> Self {
         Error::Timeout {
             unfinished: 1,
             total: 1,
         }
+    }
+
+    /// A handle tried to move the value out while other handles can still read it.
+    pub(crate) fn shared_handles() -> Self {
+        Error::InvalidState(
+            "other handles to this future are alive, so the value cannot be moved out (borrow it with `result()`)".into(),
+        )
     }
 
     /// The variant's name, used by the future's `Debug` (`raised Panicked`, like Python's
@@ -150,10 +196,60 @@ fn timeout_message(unfinished: usize, total: usize) -> String {
     }
 }
 
-fn backtrace_suffix(backtrace: Option<&str>) -> String {
-    match backtrace {
-        Some(text) if !text.is_empty() => format!("\n{text}"),
-        _ => String::new(),
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Cancelled => f.write_str("the future was cancelled"),
+            Error::Timeout { unfinished, total } => {
+                f.write_str(&timeout_message(*unfinished, *total))
+            }
+            Error::Panicked { message, .. } => write!(f, "task panicked: {}", OneLine(message)),
+            Error::Broken(reason) => write!(f, "the executor is broken: {}", OneLine(reason)),
+            Error::ShutDown => f.write_str("cannot schedule new futures after shutdown"),
+            Error::InvalidState(what) => write!(f, "invalid state: {}", OneLine(what)),
+            Error::InvalidArgument(what) => write!(f, "invalid argument: {}", OneLine(what)),
+            Error::WorkerDied { pid, reason } => {
+                write!(
+                    f,
+                    "worker process {pid} died ({reason}) while running the task"
+                )
+            }
+            Error::Serialization(what) => write!(f, "serialisation failed: {}", OneLine(what)),
+            Error::Abandoned => f.write_str(
+                "the future was abandoned: its producer was dropped without setting a result",
+            ),
+            Error::Deadlock => f.write_str("deadlock: a task waited on its own future"),
+            Error::Other(error) => write!(f, "{}", OneLine(&error.to_string())),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // Transparent: the wrapped error stands in for this one.
+            Error::Other(error) => error.source(),
+            _ => None,
+        }
+    }
+}
+
+/// Text shown on one line: line breaks are written as `\n` (and `\r`).
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(['\n', '\r']) {
+            f.write_str(&rest[..at])?;
+            f.write_str(if rest.as_bytes()[at] == b'\n' {
+                "\\n"
+            } else {
+                "\\r"
+            })?;
+            rest = &rest[at + 1..];
+        }
+        f.write_str(rest)
     }
 }
 

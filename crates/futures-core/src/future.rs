@@ -3,14 +3,13 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::task::Waker;
+use std::time::Duration;
 
 use crate::error::Error;
-use crate::inline::{is_notifying_here, is_running_here};
-use crate::shared::{Claim, Outcome, Shared, Waiter, run_callback};
+use crate::shared::{Key, Outcome, Shared, Waiter, run_callback};
 use crate::state::{self, State};
-use crate::sync::{Arc, Ordering, current_thread, park, park_timeout};
+use crate::sync::{Arc, Ordering};
 
 /// A handle to the eventual result of a computation, like Python's
 /// `concurrent.futures.Future`.
@@ -25,8 +24,36 @@ use crate::sync::{Arc, Ordering, current_thread, park, park_timeout};
 /// `ignore-interior-mutability = ["cfutures_core::Future"]` in `clippy.toml`.
 ///
 /// Waiting never polls: a blocking waiter parks until the producer wakes it, an async waiter
-/// registers its `Waker`, and reading a finished result takes no lock. `Future<T>` is `Send`
-/// and `Sync` when `T` is both.
+/// registers its `Waker`, and reading a finished result takes no lock.
+///
+/// # Threads and bounds
+/// A task's result needs only `T: Send` (it is made on a worker and moved to you). Because every
+/// clone can read `&T` ([`result`](Self::result)), a `Future<T>` is `Send` and `Sync` exactly
+/// when `Arc<T>` is: when `T: Send + Sync`. A future of a `!Sync` value (an
+/// `mpsc::Receiver`, a `Cell`, a `Box<dyn Error + Send>`) stays on the thread that holds it;
+/// take the value out there with [`into_result`](Self::into_result) or `.await`.
+///
+/// A handle of a `!Sync` value cannot cross threads, and takes no done-callback (which would
+/// read the value on the completing thread):
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// let (_promise, future) = cfutures_core::Promise::<std::cell::Cell<u8>>::new();
+/// assert_send(future);
+/// ```
+///
+/// ```compile_fail
+/// let (_promise, future) = cfutures_core::Promise::<std::cell::Cell<u8>>::new();
+/// future.add_done_callback(|f| f.result().unwrap().set(1));
+/// ```
+///
+/// # Moving the value out, and shared handles
+/// [`into_result`](Self::into_result), [`into_inner`](Self::into_inner) and `future.await` (this
+/// type is a `std::future::Future` itself) move the value out of the **last** handle, so
+/// `T` need not be `Clone`. While other handles are alive the value stays where they can read
+/// it: `into_result` and `.await` then fail with [`Error::InvalidState`] (the value is not
+/// lost: the other handles still see it), and `into_inner` returns `None`. Borrow instead
+/// (`result()`, `(&future).await`, `.cloned()` on either) when you keep clones.
 ///
 /// ```
 /// use cfutures_core::{Promise, State};
@@ -44,19 +71,23 @@ use crate::sync::{Arc, Ordering, current_thread, park, park_timeout};
 /// ```
 ///
 /// # Relation to `std::future::Future`
-/// This type is not itself a `std::future::Future` (its name says what Python calls it), but it
-/// implements [`IntoFuture`](std::future::IntoFuture), so `future.await` and `(&future).await`
-/// work in any async runtime; see [`Future::wait_async`].
+/// This type is a `std::future::Future` with `Output = Result<T, Error>` (moving the value
+/// out, as above), so `future.await`, `futures::executor::block_on(future)` and
+/// `futures::future::join_all(futures)` work in any async runtime. `(&future).await` and
+/// [`Future::wait_async`] borrow the value instead. Polling never runs the task inline.
+#[must_use = "a future does nothing by itself; dropping it does not cancel the task"]
 pub struct Future<T> {
     pub(crate) shared: Arc<Shared<T>>,
+    /// The waker this handle registered when polled as a `std::future::Future`.
+    pub(crate) poll_key: Option<Key>,
     /// `Future<T>` hands out `&T` on any thread that holds a clone, so it is `Send`/`Sync`
     /// exactly when `Arc<T>` would be.
     _marker: PhantomData<std::sync::Arc<T>>,
 }
 
-/// Identifies one registered waker; see [`Future::register_waker`].
+/// Identifies one registered waker; see [`register_waker`](crate::executor::register_waker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct WakerKey(u64);
+pub struct WakerKey(pub(crate) Key);
 
 impl<T> Future<T> {
     /// Makes a new handle on `shared`, counting it.
@@ -64,12 +95,9 @@ impl<T> Future<T> {
         shared.handles().fetch_add(1, Ordering::Relaxed);
         Future {
             shared: Arc::clone(shared),
+            poll_key: None,
             _marker: PhantomData,
         }
-    }
-
-    fn address(&self) -> *const () {
-        self.shared.address()
     }
 
     /// The current state.
@@ -127,7 +155,7 @@ impl<T> Future<T> {
     /// assert_eq!(future.result(), Ok(&5));
     /// ```
     pub fn result(&self) -> Result<&T, Error> {
-        self.wait_until(None)?;
+        self.shared.wait(None)?;
         self.outcome_now()
     }
 
@@ -143,7 +171,7 @@ impl<T> Future<T> {
     /// assert!(matches!(err, Error::Timeout { .. }));
     /// ```
     pub fn result_timeout(&self, timeout: Duration) -> Result<&T, Error> {
-        self.wait_until(Some(deadline_after(timeout)))?;
+        self.shared.wait(Some(timeout))?;
         self.outcome_now()
     }
 
@@ -159,13 +187,13 @@ impl<T> Future<T> {
     /// assert!(matches!(future.exception(), Ok(Some(Error::Broken(_)))));
     /// ```
     pub fn exception(&self) -> Result<Option<Error>, Error> {
-        self.wait_until(None)?;
+        self.shared.wait(None)?;
         self.exception_now()
     }
 
     /// As [`exception`](Self::exception), waiting at most `timeout`.
     pub fn exception_timeout(&self, timeout: Duration) -> Result<Option<Error>, Error> {
-        self.wait_until(Some(deadline_after(timeout)))?;
+        self.shared.wait(Some(timeout))?;
         self.exception_now()
     }
 
@@ -182,33 +210,44 @@ impl<T> Future<T> {
     /// assert!(future.wait_timeout(Duration::ZERO));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.park_until(Some(deadline_after(timeout)))
+        self.shared.park_until(Some(timeout))
     }
 
-    /// The value, moved out: waits like [`result`](Self::result), then moves the value out if
-    /// this is the last handle, or clones it if other handles can see it, like [`std::sync::Arc::unwrap_or_clone`].
+    /// The value, moved out: waits like [`result`](Self::result), then moves the value out of
+    /// this, the last handle. `T` need not be `Clone`.
+    ///
+    /// While other handles are alive the value stays with them and this fails with
+    /// [`Error::InvalidState`] (borrow with `result()` when you keep clones; see
+    /// [`into_inner`](Self::into_inner) to get the handle's refusal as `None`).
     ///
     /// ```
-    /// use cfutures_core::Promise;
+    /// use cfutures_core::{Error, Promise};
+    /// use std::sync::mpsc;
+    ///
+    /// // Neither `Clone` nor `Sync`:
+    /// let (promise, future) = Promise::<mpsc::Receiver<u8>>::new();
+    /// let (tx, rx) = mpsc::channel();
+    /// promise.set_result(rx).unwrap();
+    /// tx.send(7).unwrap();
+    /// assert_eq!(future.into_result().unwrap().recv(), Ok(7));
     ///
     /// let (promise, future) = Promise::new();
-    /// promise.set_result(String::from("moved, not cloned")).unwrap();
-    /// assert_eq!(future.into_result().unwrap(), "moved, not cloned");
+    /// let other = future.clone();
+    /// promise.set_result(String::from("kept")).unwrap();
+    /// assert!(matches!(future.into_result(), Err(Error::InvalidState(_))));
+    /// assert_eq!(other.into_result().unwrap(), "kept");
     /// ```
-    pub fn into_result(self) -> Result<T, Error>
-    where
-        T: Clone,
-    {
-        self.wait_until(None)?;
-        match self.try_take() {
-            Ok(outcome) => outcome,
-            Err(this) => this.outcome_now().cloned(),
-        }
+    pub fn into_result(self) -> Result<T, Error> {
+        self.shared.wait(None)?;
+        self.take().unwrap_or_else(|| Err(Error::shared_handles()))
     }
 
     /// Waits like [`result`](Self::result), then moves the outcome out if this is the only
-    /// handle; `None` if other handles exist, as
-    /// [`std::sync::Arc::into_inner`]. Needs no `T: Clone`.
+    /// handle; `None` if other handles exist, as [`std::sync::Arc::into_inner`]. Needs no
+    /// `T: Clone`.
+    ///
+    /// Done-callbacks hold handles of their own while they run; this waits for them (parked,
+    /// woken when the last one has run) rather than mistake them for a user's clone.
     ///
     /// ```
     /// use cfutures_core::Promise;
@@ -220,44 +259,17 @@ impl<T> Future<T> {
     /// assert_eq!(future.into_inner(), Some(Ok(vec![1, 2, 3])));
     /// ```
     pub fn into_inner(self) -> Option<Result<T, Error>> {
-        if let Err(error) = self.wait_until(None) {
+        if let Err(error) = self.shared.wait(None) {
             return Some(Err(error));
         }
-        self.try_take().ok()
+        self.take()
     }
 
-    /// Moves the outcome out of a done future if `self` is the last handle.
-    fn try_take(self) -> Result<Result<T, Error>, Self> {
-        if self.cancelled() {
-            return Ok(Err(Error::Cancelled));
-        }
-        // Done-callbacks hold handles of their own until they have run in the completing
-        // thread; wait for those (callbacks are meant to be quick, as in Python) rather than
-        // mistake them for a user's clone.
-        let mut spins = 0u32;
-        while self.shared.is_notifying() && !is_notifying_here(self.address()) {
-            spins += 1;
-            if spins < 64 {
-                crate::sync::yield_now();
-            } else {
-                crate::sync::park_timeout(Duration::from_micros(50));
-            }
-        }
-        // Acquire pairs with the Release decrement of every dropped handle (as in
-        // `Arc::get_mut`): their reads of the value happened before we move it.
-        if self.shared.handles().load(Ordering::Acquire) != 1 {
-            return Err(self);
-        }
-        // SAFETY: the future is finished (done and not cancelled) and this is the only handle:
-        // callbacks hold handles of their own until they have run, and new handles are made only
-        // from existing ones, so no one else can read the outcome cell.
-        match unsafe { self.shared.take_outcome() } {
-            Some(Outcome::Value(value)) => Ok(Ok(value)),
-            Some(Outcome::Failed(error)) => Ok(Err(*error)),
-            None => Ok(Err(Error::InvalidState(
-                "the value was already moved out".into(),
-            ))),
-        }
+    /// Moves the outcome out of a done future if `self` is the last handle, after its
+    /// done-callbacks have run.
+    fn take(self) -> Option<Result<T, Error>> {
+        self.shared.wait_callbacks();
+        self.shared.take_if_last()
     }
 
     /// Calls `callback` with this future once it is done (finished or cancelled).
@@ -277,9 +289,13 @@ impl<T> Future<T> {
     /// promise.set_result(7).unwrap();
     /// assert_eq!(rx.recv().unwrap(), 7);
     /// ```
+    ///
+    /// The callback may run on another thread and reads the value there, hence
+    /// `T: Send + Sync`.
     pub fn add_done_callback<F>(&self, callback: F)
     where
         F: FnOnce(&Future<T>) + Send + 'static,
+        T: Send + Sync,
     {
         let waiter = Waiter::Callback(self.clone(), Box::new(callback));
         if let Err(Waiter::Callback(handle, callback)) = self.shared.register(waiter) {
@@ -287,150 +303,23 @@ impl<T> Future<T> {
         }
     }
 
-    /// Registers `waker` to be woken once when the future is done, for executor and helper
-    /// authors (`as_completed` is built on it). `None` if it is already done (nothing was
-    /// registered). Unregister with [`unregister_waker`](Self::unregister_waker) if you stop
-    /// waiting first; each registration costs one list entry until then.
-    ///
-    /// ```
-    /// use cfutures_core::Promise;
-    /// use std::sync::Arc;
-    /// use std::sync::atomic::{AtomicBool, Ordering};
-    /// use std::task::{Wake, Waker};
-    ///
-    /// struct Flag(AtomicBool);
-    /// impl Wake for Flag {
-    ///     fn wake(self: Arc<Self>) { self.0.store(true, Ordering::SeqCst) }
-    /// }
-    ///
-    /// let flag = Arc::new(Flag(AtomicBool::new(false)));
-    /// let (promise, future) = Promise::new();
-    /// let key = future.register_waker(&Waker::from(flag.clone()));
-    /// assert!(key.is_some());
-    /// promise.set_result(()).unwrap();
-    /// assert!(flag.0.load(Ordering::SeqCst));
-    /// ```
+    /// Kept for callers of the old path; use [`crate::executor::register_waker`].
+    #[doc(hidden)]
     pub fn register_waker(&self, waker: &Waker) -> Option<WakerKey> {
+        crate::executor::register_waker(self, waker)
+    }
+
+    /// Kept for callers of the old path; use [`crate::executor::unregister_waker`].
+    #[doc(hidden)]
+    pub fn unregister_waker(&self, key: WakerKey) -> bool {
+        crate::executor::unregister_waker(self, key)
+    }
+
+    pub(crate) fn register_waker_entry(&self, waker: &Waker) -> Option<WakerKey> {
         self.shared
             .register(Waiter::Waker(waker.clone()))
             .ok()
             .map(WakerKey)
-    }
-
-    /// Removes a registration made by [`register_waker`](Self::register_waker); true if it
-    /// was still registered (false once the future has completed and woken it).
-    pub fn unregister_waker(&self, key: WakerKey) -> bool {
-        self.shared.unregister(key.0)
-    }
-
-    /// Polls for completion, registering or refreshing `cx`'s waker in `key`; the building
-    /// block of the async adapters.
-    pub(crate) fn poll_done(&self, key: &mut Option<u64>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.done() {
-            return Poll::Ready(());
-        }
-        let registered = match *key {
-            Some(k) => self.shared.replace_waker(k, cx.waker()),
-            None => match self.shared.register(Waiter::Waker(cx.waker().clone())) {
-                Ok(k) => {
-                    *key = Some(k);
-                    true
-                }
-                Err(_) => false,
-            },
-        };
-        if registered && !self.done() {
-            Poll::Pending
-        } else {
-            *key = None;
-            Poll::Ready(())
-        }
-    }
-
-    /// Blocks until done or `deadline`; false on timeout. Runs the task inline when allowed
-    /// and untimed; fails with `Deadlock` when the current thread is running this very task.
-    fn wait_until(&self, deadline: Option<Instant>) -> Result<(), Error> {
-        let word = self.shared.word();
-        if state::is_terminal(word) {
-            return Ok(());
-        }
-        // Only a running future can be one this thread is running (a pending one has not been
-        // claimed by anyone), so the common inline case skips the walk up the running frames.
-        if state::public_state(word) == State::Running && is_running_here(self.address()) {
-            return Err(Error::Deadlock);
-        }
-        if deadline.is_none()
-            && self.shared.inline().admits_current_thread()
-            && self.shared.claim() == Claim::Won
-        {
-            self.shared.run_claimed();
-            return Ok(());
-        }
-        if self.park_until(deadline) {
-            Ok(())
-        } else {
-            Err(Error::single_timeout())
-        }
-    }
-
-    /// Parks the current thread until the future is done or `deadline` passes.
-    fn park_until(&self, deadline: Option<Instant>) -> bool {
-        if self.done() {
-            return true;
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return false;
-        }
-        if self.spin_while_running() {
-            return true;
-        }
-        let Ok(key) = self.shared.register(Waiter::Thread(current_thread())) else {
-            return true;
-        };
-        loop {
-            // Park may wake spuriously; the state word is the truth.
-            if self.done() {
-                return true;
-            }
-            match deadline {
-                None => park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        // If the entry is already gone the future completed meanwhile.
-                        return !self.shared.unregister(key);
-                    }
-                    park_timeout(deadline - now);
-                }
-            }
-        }
-    }
-
-    /// Spins briefly while the task is running (not while it is still queued): a running
-    /// task, such as a fork-join child stolen by another worker, often finishes within a few
-    /// microseconds, and parking would cost a lock, two futex calls and a context switch. The
-    /// spin is bounded (about a microsecond of `spin_loop` hints, then a few yields) so a long
-    /// task still finds its waiter parked. True if the future finished meanwhile.
-    fn spin_while_running(&self) -> bool {
-        const SPIN_ROUNDS: u32 = 7;
-        const YIELD_ROUNDS: u32 = 3;
-        for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
-            let word = self.shared.word();
-            if state::is_terminal(word) {
-                return true;
-            }
-            if state::public_state(word) != State::Running {
-                return false;
-            }
-            if round < SPIN_ROUNDS {
-                for _ in 0..(1u32 << round) {
-                    std::hint::spin_loop();
-                }
-            } else {
-                crate::sync::yield_now();
-            }
-        }
-        self.done()
     }
 
     /// The outcome of a done future as `result()` reports it.
@@ -454,13 +343,6 @@ impl<T> Future<T> {
     }
 }
 
-fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    // A timeout too large to represent means "no practical deadline".
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
-}
-
 impl<T> Clone for Future<T> {
     fn clone(&self) -> Self {
         Future::from_shared(&self.shared)
@@ -469,7 +351,10 @@ impl<T> Clone for Future<T> {
 
 impl<T> Drop for Future<T> {
     fn drop(&mut self) {
-        // Release pairs with the Acquire load in `try_take`.
+        if let Some(key) = self.poll_key.take() {
+            self.shared.unregister(key);
+        }
+        // ORDERING: Release pairs with the Acquire compare-and-swap in `Shared::take_if_last`.
         self.shared.handles().fetch_sub(1, Ordering::Release);
     }
 }
@@ -484,7 +369,7 @@ impl<T> Eq for Future<T> {}
 
 impl<T> Hash for Future<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.address().hash(state)
+        self.shared.address().hash(state)
     }
 }
 

@@ -48,7 +48,13 @@ impl<T> Promise<T> {
     }
 
     /// Another handle to the future this promise completes.
-    pub fn future(&self) -> Future<T> {
+    ///
+    /// The promise may live on another thread than the handles it made, and each handle reads
+    /// `&T`, hence `T: Sync` (clone an existing handle instead for a `!Sync` value).
+    pub fn future(&self) -> Future<T>
+    where
+        T: Sync,
+    {
         Future::from_shared(&self.shared)
     }
 

@@ -22,19 +22,47 @@
 //! ordered), and only then takes the lock and drains the list. Either the registrant saw the
 //! terminal phase, or the completer saw the bit and, by taking the lock, the entry. No wake-up
 //! is lost, and a future nobody waits on never touches the lock.
+//!
+//! **Notifying.** When there were waiters, `FINISHED` is published together with `NOTIFYING`,
+//! and the completer clears that bit, under the waiter lock, once every done-callback has run
+//! (callbacks hold handles of their own while they run). A handle that wants to move the value
+//! out waits for the bit to clear: it registers a *late* waiter under the lock only while the
+//! bit is set, and the completer drains the list again, under the lock, as it clears the bit.
+//! A late entry may be pushed before the completer's first drain, which then wakes it early;
+//! a late waiter woken while the bit is still set therefore registers again (loom found this,
+//! `into_inner_vs_running_callback`). Same argument as above: no late waiter is missed, and no
+//! one polls.
+//!
+//! **Moving the value out.** `handles` counts the live `Future` handles. The last one moves the
+//! outcome out by a compare-and-swap `1 -> TAKEN | 1` (`Acquire`, pairing with every handle's
+//! `Release` decrement, as in `Arc::get_mut`). A handle made afterwards (only a `Promise` can
+//! make one from nothing) increments a word that already holds `TAKEN`, so by coherence its
+//! later reads of `handles` see the bit and it never touches the emptied cell.
 
+use std::num::NonZeroU64;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::Backoff;
 
 use crate::error::Error;
 use crate::future::Future;
-use crate::inline::{Inline, NotifyingGuard, run_as};
+use crate::inline::{Inline, NotifyingGuard, is_notifying_here, is_running_here, run_as};
 use crate::state::{
-    CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, NOTIFYING, PENDING, PHASE_MASK, RUNNING,
+    CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, NOTIFYING, PENDING, PHASE_MASK, RUNNING, State,
     is_terminal, phase, public_state,
 };
-use crate::sync::{AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, lock};
+use crate::sync::{
+    AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, current_thread, lock, park, park_timeout,
+};
 use crate::unwind::{drop_payload, panic_message};
+
+/// Set in `handles` once the last handle moved the outcome out.
+const TAKEN: usize = 1 << (usize::BITS - 1);
+
+/// A waiter registration: keys count from 1 so that a handle's `Option<Key>` costs one word.
+pub(crate) type Key = NonZeroU64;
 
 /// A finished future's outcome. The error is boxed so that the cell costs `T` plus one word.
 pub(crate) enum Outcome<T> {
@@ -52,13 +80,23 @@ pub(crate) enum Waiter<T> {
     /// An async task (or a helper such as `as_completed`).
     Waker(Waker),
     /// A done-callback and a handle to pass it. The handle is taken at registration so that
-    /// `Future::into_inner` can tell that someone may still read the value.
+    /// `Future::into_inner` can tell that someone may still read the value. Only registered
+    /// for `T: Send + Sync` (the callback reads `&T` on the completing thread).
     Callback(Future<T>, Callback<T>),
 }
 
 struct WaitList<T> {
-    next_key: u64,
-    entries: Vec<(u64, Waiter<T>)>,
+    next_key: Key,
+    entries: Vec<(Key, Waiter<T>)>,
+}
+
+impl<T> WaitList<T> {
+    fn push(&mut self, waiter: Waiter<T>) -> Key {
+        let key = self.next_key;
+        self.next_key = key.checked_add(1).expect("waiter keys never wrap");
+        self.entries.push((key, waiter));
+        key
+    }
 }
 
 /// What `claim` found.
@@ -89,11 +127,19 @@ pub(crate) struct Shared<T> {
 // SAFETY: the outcome cell is written by exactly one thread (the one that won the move into
 // COMPLETING) before the Release store of FINISHED and only read after an Acquire load of
 // FINISHED, or moved out by the last handle; the task cell is touched only by the unique winner
-// of a transition out of PENDING. Everything else is atomics and a mutex. Values of `T` cross
-// threads (written by a worker, read by handles on other threads), hence `T: Send + Sync`.
-unsafe impl<T: Send + Sync> Send for Shared<T> {}
+// of a transition out of PENDING. Everything else is atomics and a mutex.
+//
+// Why `T: Send` suffices (as for a channel): a value of `T` is made on the thread that runs the
+// task and later moved to, read on, or dropped on another, which is `Send`. The only way to get
+// a `&T` (`outcome`) is through a `Future<T>` handle, and handles reach a second thread only when
+// `T: Send + Sync`: `Future<T>` is `Send`/`Sync` exactly when `Arc<T>` is, a done-callback (a
+// handle used on the completing thread) can be registered only for `T: Send + Sync`, and
+// `Promise::future` (a handle made wherever the promise is) requires `T: Sync`. The type-erased
+// faces (`Task`, `WaitHandle`) never touch the outcome cell. So for `T: !Sync` every `&T` is
+// read on one thread.
+unsafe impl<T: Send> Send for Shared<T> {}
 // SAFETY: as above.
-unsafe impl<T: Send + Sync> Sync for Shared<T> {}
+unsafe impl<T: Send> Sync for Shared<T> {}
 
 impl<T> Shared<T> {
     pub(crate) fn new(inline: Inline, task: Option<TaskFn<T>>) -> Self {
@@ -104,7 +150,7 @@ impl<T> Shared<T> {
             outcome: UnsafeCell::new(None),
             task: UnsafeCell::new(task),
             waiters: Mutex::new(WaitList {
-                next_key: 0,
+                next_key: Key::MIN,
                 entries: Vec::new(),
             }),
         }
@@ -112,10 +158,6 @@ impl<T> Shared<T> {
 
     pub(crate) fn word(&self) -> usize {
         self.state.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn inline(&self) -> Inline {
-        self.inline
     }
 
     pub(crate) fn handles(&self) -> &AtomicUsize {
@@ -227,8 +269,17 @@ impl<T> Shared<T> {
         }
         if current & HAS_WAITERS != 0 {
             self.notify();
-            // Release: the callbacks' handle drops happen-before an observer of the cleared bit.
-            self.state.fetch_and(!NOTIFYING, Ordering::Release);
+            // Clear the bit under the lock, so that a late waiter either saw it clear or is in
+            // the list drained here (see the module docs). Release: the callbacks' handle drops
+            // happen-before an observer of the cleared bit.
+            let late = {
+                let mut list = lock(&self.waiters);
+                self.state.fetch_and(!NOTIFYING, Ordering::Release);
+                std::mem::take(&mut list.entries)
+            };
+            for (_, waiter) in late {
+                waiter.wake();
+            }
         }
         Ok(())
     }
@@ -268,37 +319,70 @@ impl<T> Shared<T> {
         if phase(self.word()) != FINISHED {
             return None;
         }
+        // ORDERING: Relaxed suffices; a handle made after the take incremented a word holding
+        // TAKEN, and coherence makes this thread's later loads see it (module docs).
+        if self.handles.load(Ordering::Relaxed) & TAKEN != 0 {
+            return None;
+        }
         // SAFETY: FINISHED was observed with Acquire, so the single write of the cell
         // happened-before this read, and the cell is never written again while a handle (our
         // `&self` comes from one) is alive.
         self.outcome.with(|cell| unsafe { (*cell).as_ref() })
     }
 
-    /// Moves the outcome out.
+    /// Moves the outcome out of a done future whose done-callbacks have all run, if the caller
+    /// holds the last handle (`None` otherwise). A cancelled future yields `Cancelled`.
     ///
-    /// # Safety
-    /// The future must be finished and the caller must hold the only handle, so no one can
-    /// read the cell any more.
-    pub(crate) unsafe fn take_outcome(&self) -> Option<Outcome<T>> {
-        // SAFETY: the caller's contract.
-        self.outcome.with_mut(|cell| unsafe { (*cell).take() })
+    /// The caller must hold a handle (it is counted in `handles`), must have seen the future
+    /// terminal, and must have waited for `NOTIFYING` to clear (unless it is the thread running
+    /// the callbacks).
+    pub(crate) fn take_if_last(&self) -> Option<Result<T, Error>> {
+        if phase(self.word()) == CANCELLED {
+            return Some(Err(Error::Cancelled));
+        }
+        // ORDERING: Acquire pairs with the Release decrement of every dropped handle (as in
+        // `Arc::get_mut`): their reads of the value happened before we move it.
+        if self
+            .handles
+            .compare_exchange(1, TAKEN | 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: the future is finished and this thread won the only move of the handle count
+        // from "one handle" to TAKEN: no other handle exists (callbacks hold handles of their
+        // own until they have run), and any handle made later sees TAKEN before it reads.
+        match self.outcome.with_mut(|cell| unsafe { (*cell).take() }) {
+            Some(Outcome::Value(value)) => Some(Ok(value)),
+            Some(Outcome::Failed(error)) => Some(Err(*error)),
+            None => Some(Err(Error::InvalidState(
+                "the value was already moved out".into(),
+            ))),
+        }
     }
 
     /// Adds a waiter unless the future is already done, in which case it is handed back.
-    pub(crate) fn register(&self, waiter: Waiter<T>) -> Result<u64, Waiter<T>> {
+    pub(crate) fn register(&self, waiter: Waiter<T>) -> Result<Key, Waiter<T>> {
         let mut list = lock(&self.waiters);
         let previous = self.state.fetch_or(HAS_WAITERS, Ordering::AcqRel);
         if is_terminal(previous) {
             return Err(waiter);
         }
-        let key = list.next_key;
-        list.next_key += 1;
-        list.entries.push((key, waiter));
-        Ok(key)
+        Ok(list.push(waiter))
+    }
+
+    /// Adds a late waiter (see the module docs) if the done-callbacks are still running; hands
+    /// it back once they have finished.
+    fn register_late(&self, waiter: Waiter<T>) -> Result<Key, Waiter<T>> {
+        let mut list = lock(&self.waiters);
+        if self.state.load(Ordering::Acquire) & NOTIFYING == 0 {
+            return Err(waiter);
+        }
+        Ok(list.push(waiter))
     }
 
     /// Removes a waiter; false if it is gone already (the future completed and drained it).
-    pub(crate) fn unregister(&self, key: u64) -> bool {
+    pub(crate) fn unregister(&self, key: Key) -> bool {
         let mut list = lock(&self.waiters);
         match list.entries.iter().position(|(k, _)| *k == key) {
             Some(index) => {
@@ -311,7 +395,7 @@ impl<T> Shared<T> {
 
     /// Replaces a registered waker (an async task polled again with a different waker); false
     /// if the entry is gone because the future completed.
-    pub(crate) fn replace_waker(&self, key: u64, waker: &Waker) -> bool {
+    pub(crate) fn replace_waker(&self, key: Key, waker: &Waker) -> bool {
         let mut list = lock(&self.waiters);
         match list.entries.iter_mut().find(|(k, _)| *k == key) {
             Some((_, Waiter::Waker(current))) => {
@@ -329,12 +413,163 @@ impl<T> Shared<T> {
         let _notifying = NotifyingGuard::enter(self.address());
         let entries = std::mem::take(&mut lock(&self.waiters).entries);
         for (_, waiter) in entries {
-            match waiter {
-                Waiter::Thread(thread) => thread.unpark(),
-                Waiter::Waker(waker) => waker.wake(),
-                Waiter::Callback(handle, callback) => run_callback(&handle, callback),
+            waiter.wake();
+        }
+    }
+
+    /// Blocks until the done-callbacks of a finished future have run (a real wait: the
+    /// completer wakes this thread when it clears `NOTIFYING`). Returns at once on the thread
+    /// running them, which would otherwise wait for itself.
+    pub(crate) fn wait_callbacks(&self) {
+        if is_notifying_here(self.address()) {
+            return;
+        }
+        // A late entry pushed before the completer's first drain is taken (and woken) by that
+        // drain, so each wake-up while the bit is still set registers afresh: the drain that
+        // clears the bit then finds the new entry.
+        while let Ok(key) = self.register_late(Waiter::Thread(current_thread())) {
+            park();
+            if !self.is_notifying() {
+                return;
+            }
+            // Woken by the first drain, or spuriously: drop a stale entry before re-registering.
+            self.unregister(key);
+        }
+    }
+
+    /// As `wait_callbacks` for an async waiter: `Pending` with `cx`'s waker registered in `key`
+    /// while callbacks run.
+    pub(crate) fn poll_callbacks(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.is_notifying() || is_notifying_here(self.address()) {
+            return Poll::Ready(());
+        }
+        if let Some(k) = *key
+            && self.replace_waker(k, cx.waker())
+        {
+            return Poll::Pending;
+        }
+        match self.register_late(Waiter::Waker(cx.waker().clone())) {
+            Ok(k) => {
+                *key = Some(k);
+                Poll::Pending
+            }
+            Err(_) => {
+                *key = None;
+                Poll::Ready(())
             }
         }
+    }
+
+    /// Polls for completion, registering or refreshing `cx`'s waker in `key`; the building
+    /// block of the async adapters.
+    pub(crate) fn poll_done(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+        if is_terminal(self.word()) {
+            *key = None;
+            return Poll::Ready(());
+        }
+        let registered = match *key {
+            Some(k) => self.replace_waker(k, cx.waker()),
+            None => match self.register(Waiter::Waker(cx.waker().clone())) {
+                Ok(k) => {
+                    *key = Some(k);
+                    true
+                }
+                Err(_) => false,
+            },
+        };
+        if registered && !is_terminal(self.word()) {
+            Poll::Pending
+        } else {
+            // A registration still in the list is drained (and woken, harmlessly) by the
+            // completer.
+            *key = None;
+            Poll::Ready(())
+        }
+    }
+
+    /// Blocks until done; `timeout` bounds the wait (`None`: as long as it takes). Runs the
+    /// task inline when untimed and allowed; fails with `Deadlock` when the current thread is
+    /// running this very task, and with `Timeout` when the timeout passes first.
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        let word = self.word();
+        if is_terminal(word) {
+            return Ok(());
+        }
+        // Only a running future can be one this thread is running (a pending one has not been
+        // claimed by anyone), so the common inline case skips the walk up the running frames.
+        if public_state(word) == State::Running && is_running_here(self.address()) {
+            return Err(Error::Deadlock);
+        }
+        // A timed wait promises to return by its deadline, so only an untimed one runs the task.
+        if timeout.is_none() && self.inline.admits_current_thread() && self.claim() == Claim::Won {
+            self.run_claimed();
+            return Ok(());
+        }
+        if self.park_until(timeout) {
+            Ok(())
+        } else {
+            Err(Error::single_timeout())
+        }
+    }
+
+    /// Parks the current thread until the future is done or `timeout` passes (`None`: no
+    /// timeout). True if it is done. Never runs the task.
+    pub(crate) fn park_until(&self, timeout: Option<Duration>) -> bool {
+        if is_terminal(self.word()) {
+            return true;
+        }
+        let deadline = timeout.and_then(deadline_after);
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
+        if self.spin_while_running() {
+            return true;
+        }
+        let Ok(key) = self.register(Waiter::Thread(current_thread())) else {
+            return true;
+        };
+        loop {
+            // Park may wake spuriously; the state word is the truth.
+            if is_terminal(self.word()) {
+                return true;
+            }
+            match deadline {
+                None => park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        // If the entry is already gone the future completed meanwhile.
+                        return !self.unregister(key);
+                    }
+                    park_timeout(deadline - now);
+                }
+            }
+        }
+    }
+
+    /// Spins briefly while the task is running (not while it is still queued): a running
+    /// task, such as a fork-join child stolen by another worker, often finishes within a few
+    /// microseconds, and parking would cost a lock, two futex calls and a context switch. The
+    /// spin is bounded (`Backoff`'s spin phase, about a microsecond of `spin_loop` hints, then
+    /// a few of its yields) so a long task still finds its waiter parked. True if the future
+    /// finished meanwhile.
+    fn spin_while_running(&self) -> bool {
+        // Loom explores every load of a spin; the spin is only an optimisation, so skip it.
+        if cfg!(loom) {
+            return is_terminal(self.word());
+        }
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            let word = self.word();
+            if is_terminal(word) {
+                return true;
+            }
+            if public_state(word) != State::Running {
+                return false;
+            }
+            backoff.snooze();
+        }
+        is_terminal(self.word())
     }
 
     /// Fails a future whose producer vanished, if it is not done yet.
@@ -370,6 +605,31 @@ impl<T> Shared<T> {
         out.push('>');
         out
     }
+}
+
+impl<T> Waiter<T> {
+    /// Tells this waiter the future is done (runs a callback).
+    fn wake(self) {
+        match self {
+            Waiter::Thread(thread) => thread.unpark(),
+            Waiter::Waker(waker) => waker.wake(),
+            Waiter::Callback(handle, callback) => run_callback(&handle, callback),
+        }
+    }
+}
+
+/// The instant `timeout` from now; `None` if that is too far to represent (no wait outlasts
+/// it, so it saturates to "no deadline").
+///
+/// ```
+/// use cfutures_core::executor::deadline_after;
+/// use std::time::{Duration, Instant};
+///
+/// assert!(deadline_after(Duration::from_secs(1)).unwrap() > Instant::now());
+/// assert_eq!(deadline_after(Duration::MAX), None);
+/// ```
+pub fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 /// Runs one done-callback; a panic is reported on stderr with the future's `Debug`, as Python

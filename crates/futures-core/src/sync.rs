@@ -6,14 +6,14 @@ pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 #[cfg(loom)]
-pub(crate) use loom::thread::{Thread, current as current_thread, park, yield_now};
+pub(crate) use loom::thread::{Thread, current as current_thread, park};
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{Arc, Mutex};
 #[cfg(not(loom))]
-pub(crate) use std::thread::{Thread, current as current_thread, park, yield_now};
+pub(crate) use std::thread::{Thread, current as current_thread, park};
 
 /// Parks for at most `timeout`. Loom has no clock: there a timed park is a plain yield, which
 /// is a legal spurious wake-up for every caller (they all re-check their condition).
@@ -26,14 +26,15 @@ pub(crate) fn park_timeout(_timeout: std::time::Duration) {
     loom::thread::yield_now()
 }
 
-/// Locks `mutex`, ignoring poison: nothing that panics runs while one of our locks is held
-/// (callbacks and wakers run after it is released), so a poisoned lock cannot hide a torn
-/// update.
+/// The poison-ignoring lock of `executor::lock`, for whichever `Mutex` this build uses (loom's
+/// has the same API but is another type).
+#[cfg(not(loom))]
+pub(crate) use crate::executor::lock;
+#[cfg(loom)]
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// `UnsafeCell` with loom's closure-based access API, so loom can check each access.

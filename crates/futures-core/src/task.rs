@@ -21,9 +21,10 @@ trait Job: Send + Sync {
     fn abandon(&self);
     fn fail(&self, error: Error) -> bool;
     fn is_done(&self) -> bool;
+    fn wait(&self);
 }
 
-impl<T: Send + Sync + 'static> Job for Shared<T> {
+impl<T: Send + 'static> Job for Shared<T> {
     fn run(&self) -> bool {
         match self.claim() {
             Claim::Won => {
@@ -60,6 +61,12 @@ impl<T: Send + Sync + 'static> Job for Shared<T> {
     fn is_done(&self) -> bool {
         state::is_terminal(self.word())
     }
+
+    fn wait(&self) {
+        // A self-wait (Deadlock) returns at once, like any other failure: the caller only
+        // needs the future to be done or to know it never will be by waiting here.
+        let _ = Shared::wait(self, None);
+    }
 }
 
 // `std::sync::Arc<Shared<T>>` coerces to `Arc<dyn Job>` with no extra allocation. Loom's `Arc`
@@ -70,11 +77,11 @@ type JobRef = Arc<dyn Job>;
 type JobRef = Box<dyn Job>;
 
 #[cfg(not(loom))]
-fn erase<T: Send + Sync + 'static>(shared: Arc<Shared<T>>) -> JobRef {
+fn erase<T: Send + 'static>(shared: Arc<Shared<T>>) -> JobRef {
     shared
 }
 #[cfg(loom)]
-fn erase<T: Send + Sync + 'static>(shared: Arc<Shared<T>>) -> JobRef {
+fn erase<T: Send + 'static>(shared: Arc<Shared<T>>) -> JobRef {
     Box::new(shared)
 }
 
@@ -95,6 +102,9 @@ impl<J: Job> Job for Arc<J> {
     fn is_done(&self) -> bool {
         (**self).is_done()
     }
+    fn wait(&self) {
+        (**self).wait()
+    }
 }
 
 /// A unit of work for an executor: a closure and the future it completes.
@@ -106,7 +116,7 @@ impl<J: Job> Job for Arc<J> {
 /// [`Error::Abandoned`](crate::Error::Abandoned).
 ///
 /// ```
-/// use cfutures_core::{Inline, Task};
+/// use cfutures_core::executor::{Inline, Task};
 /// use std::thread;
 ///
 /// let (task, future) = Task::new(Inline::Never, || 2 + 2);
@@ -124,7 +134,7 @@ impl Task {
     pub fn new<F, T>(inline: Inline, f: F) -> (Task, Future<T>)
     where
         F: FnOnce() -> T + Send + 'static,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
     {
         Self::from_boxed(inline, Box::new(f))
     }
@@ -138,7 +148,7 @@ impl Task {
     pub unsafe fn new_unchecked<'a, F, T>(inline: Inline, f: F) -> (Task, Future<T>)
     where
         F: FnOnce() -> T + Send + 'a,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
     {
         let boxed: Box<dyn FnOnce() -> T + Send + 'a> = Box::new(f);
         // SAFETY: only the lifetime is erased; the caller guarantees the closure does not
@@ -147,7 +157,7 @@ impl Task {
         Self::from_boxed(inline, boxed)
     }
 
-    fn from_boxed<T: Send + Sync + 'static>(
+    fn from_boxed<T: Send + 'static>(
         inline: Inline,
         f: Box<dyn FnOnce() -> T + Send + 'static>,
     ) -> (Task, Future<T>) {
@@ -173,7 +183,8 @@ impl Task {
     /// this call completed the future; false if it was cancelled, running or done already.
     ///
     /// ```
-    /// use cfutures_core::{Error, Inline, Task};
+    /// use cfutures_core::Error;
+    /// use cfutures_core::executor::{Inline, Task};
     ///
     /// let (task, future) = Task::new(Inline::Never, || 1);
     /// assert!(task.fail(Error::Broken("initializer failed".into())));
@@ -187,6 +198,56 @@ impl Task {
     /// the executor may discard the task.
     pub fn is_done(&self) -> bool {
         self.job.is_done()
+    }
+}
+
+/// A type-erased handle that can only wait for a future, for executors that must wait on
+/// futures of many types (a scope waiting for its tasks). Unlike a [`Future`] clone it is not
+/// counted as a handle, so it never keeps [`Future::into_result`] from moving the value out,
+/// and it is `Send + Sync` whatever `T` is (it never reads the value).
+///
+/// ```
+/// use cfutures_core::executor::{Inline, Task, WaitHandle};
+/// use std::thread;
+///
+/// let (task, future) = Task::new(Inline::Never, || String::from("done"));
+/// let waiter = WaitHandle::new(&future);
+/// let worker = thread::spawn(move || task.run());
+/// waiter.wait();
+/// assert!(waiter.is_done());
+/// assert_eq!(future.into_result().unwrap(), "done");
+/// # worker.join().unwrap();
+/// ```
+pub struct WaitHandle {
+    job: JobRef,
+}
+
+impl WaitHandle {
+    /// A wait-only handle on `future`.
+    pub fn new<T: Send + 'static>(future: &Future<T>) -> Self {
+        WaitHandle {
+            job: erase(Arc::clone(&future.shared)),
+        }
+    }
+
+    /// Blocks until the future is done, as [`Future::result`] waits: the task runs right here
+    /// if its [`Inline`] policy admits this thread and it has not started. Returns at once if
+    /// this thread is running the task itself (a wait that could never end).
+    pub fn wait(&self) {
+        self.job.wait()
+    }
+
+    /// True once the future is finished or cancelled.
+    pub fn is_done(&self) -> bool {
+        self.job.is_done()
+    }
+}
+
+impl fmt::Debug for WaitHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitHandle")
+            .field("done", &self.is_done())
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,5 +1,6 @@
-//! `.await` for futures: `IntoFuture` for `Future<T>` and `&Future<T>`, woken through the
-//! task's `Waker` (no polling, no runtime dependency).
+//! `.await` for futures: `std::future::Future` for `Future<T>` (moving the value out) and
+//! `IntoFuture` for `&Future<T>` (borrowing it), woken through the task's `Waker` (no polling,
+//! no runtime dependency).
 
 use std::future::IntoFuture;
 use std::pin::Pin;
@@ -7,13 +8,14 @@ use std::task::{Context, Poll};
 
 use crate::error::Error;
 use crate::future::Future;
+use crate::shared::Key;
 
 /// The `std::future::Future` returned by [`Future::wait_async`] and `(&future).await`: resolves
 /// to the borrowed value. Dropping it unregisters its waker.
 #[must_use = "futures do nothing unless awaited"]
 pub struct WaitAsync<'a, T> {
     future: &'a Future<T>,
-    key: Option<u64>,
+    key: Option<Key>,
 }
 
 impl<T> Future<T> {
@@ -48,6 +50,7 @@ impl<'a, T> std::future::Future for WaitAsync<'a, T> {
         let this = self.get_mut();
         let future = this.future;
         future
+            .shared
             .poll_done(&mut this.key, cx)
             .map(|()| future.outcome_now())
     }
@@ -70,65 +73,39 @@ impl<'a, T> IntoFuture for &'a Future<T> {
     }
 }
 
-/// The `std::future::Future` of `future.await`: resolves to the owned value (moved out if the
-/// awaited handle was the last one, cloned otherwise).
-#[must_use = "futures do nothing unless awaited"]
-pub struct IntoWaitAsync<T> {
-    future: Option<Future<T>>,
-    key: Option<u64>,
-}
-
-impl<T: Clone> std::future::Future for IntoWaitAsync<T> {
-    type Output = Result<T, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY-free: IntoWaitAsync is Unpin (it holds no self-references).
-        let this = self.get_mut();
-        let Some(future) = this.future.as_ref() else {
-            return Poll::Ready(Err(Error::InvalidState("polled after completion".into())));
-        };
-        match future.poll_done(&mut this.key, cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(()) => {
-                let future = this.future.take().expect("checked above");
-                Poll::Ready(future.into_result())
-            }
-        }
-    }
-}
-
-impl<T> Drop for IntoWaitAsync<T> {
-    fn drop(&mut self) {
-        if let (Some(key), Some(future)) = (self.key.take(), self.future.as_ref()) {
-            future.shared.unregister(key);
-        }
-    }
-}
-
-impl<T> Unpin for IntoWaitAsync<T> {}
-
-/// `future.await` yields `Result<T, Error>`; see [`IntoWaitAsync`].
+/// `future.await` (and any combinator over `std::future::Future`s) yields `Result<T, Error>`,
+/// moving the value out of the last handle; see [`Future`]'s "Moving the value out".
 ///
 /// ```
 /// use cfutures_core::Promise;
-/// use std::future::{Future as _, IntoFuture};
+/// use std::future::Future as _;
 /// use std::pin::pin;
 /// use std::task::{Context, Poll, Waker};
 ///
+/// struct NotClone(u8);
 /// let (promise, future) = Promise::new();
-/// promise.set_result(String::from("hi")).unwrap();
-/// let mut wait = pin!(future.into_future());
+/// let mut wait = pin!(future);
 /// let mut cx = Context::from_waker(Waker::noop());
-/// assert_eq!(wait.as_mut().poll(&mut cx), Poll::Ready(Ok(String::from("hi"))));
+/// assert!(wait.as_mut().poll(&mut cx).is_pending());
+/// promise.set_result(NotClone(9)).unwrap();
+/// assert!(matches!(wait.poll(&mut cx), Poll::Ready(Ok(NotClone(9)))));
 /// ```
-impl<T: Clone> IntoFuture for Future<T> {
+impl<T> std::future::Future for Future<T> {
     type Output = Result<T, Error>;
-    type IntoFuture = IntoWaitAsync<T>;
 
-    fn into_future(self) -> Self::IntoFuture {
-        IntoWaitAsync {
-            future: Some(self),
-            key: None,
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // `Future<T>` is `Unpin`: it holds an `Arc` and a key, no self-references.
+        let this = self.get_mut();
+        let shared = &this.shared;
+        if shared.poll_done(&mut this.poll_key, cx).is_pending() {
+            return Poll::Pending;
         }
+        if shared.poll_callbacks(&mut this.poll_key, cx).is_pending() {
+            return Poll::Pending;
+        }
+        let outcome = shared
+            .take_if_last()
+            .unwrap_or_else(|| Err(Error::shared_handles()));
+        Poll::Ready(outcome)
     }
 }

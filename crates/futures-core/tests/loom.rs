@@ -6,7 +6,8 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
 use std::task::{Context, Poll, Wake, Waker};
 
-use cfutures_core::{Error, Inline, Promise, Task};
+use cfutures_core::executor::{Inline, Task};
+use cfutures_core::{Error, Promise};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -180,4 +181,64 @@ fn into_inner_vs_running_callback() {
         assert_eq!(future.into_inner(), Some(Ok(9)));
         setter.join().unwrap();
     });
+}
+
+/// An owned `.await` of the last handle and a done-callback still running in the completing
+/// thread: the await waits (woken by the completer) and then moves the value out.
+#[test]
+fn await_owned_vs_running_callback() {
+    loom::model(|| {
+        let (promise, future) = Promise::new();
+        future.add_done_callback(|f| assert_eq!(f.result(), Ok(&5)));
+        let setter = thread::spawn(move || promise.set_result(5).unwrap());
+        assert_eq!(block_on(future), Ok(5));
+        setter.join().unwrap();
+    });
+}
+
+/// The last handle moving the value out races with the promise making a new handle: the take
+/// refuses while the new handle lives, and a handle made after the take sees the value gone
+/// (loom's cell tracking fails the model if a read ever overlaps the move).
+#[test]
+fn take_vs_promise_making_a_handle() {
+    loom::model(|| {
+        let (promise, future) = Promise::new();
+        promise.set_result(String::from("v")).unwrap();
+        let maker = thread::spawn(move || {
+            let late = promise.future();
+            late.result().cloned()
+        });
+        let taken = future.into_inner();
+        let seen = maker.join().unwrap();
+        match taken {
+            Some(value) => {
+                assert_eq!(value, Ok(String::from("v")));
+                // The new handle came and went before the take, or came after it.
+                assert!(
+                    matches!(&seen, Ok(v) if v == "v")
+                        || matches!(seen, Err(Error::InvalidState(_)))
+                );
+            }
+            None => assert_eq!(seen, Ok(String::from("v"))),
+        }
+    });
+}
+
+/// Polls `future` on this loom thread, parking until its waker unparks it.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(std::sync::Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
 }

@@ -7,6 +7,7 @@
 //!   same view and are covered below.
 //! - `CANCELLED_AND_NOTIFIED`: our cancel notifies waiters at once, so there is no separate
 //!   "cancelled but not yet notified" state; every assertion on it holds for `Cancelled`.
+#![cfg(not(loom))] // these use real threads and clocks; the loom models are in `loom.rs`
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -14,7 +15,8 @@ use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
-use cfutures_core::{Error, Future, Inline, Promise, State, Task};
+use cfutures_core::executor::{Inline, Task};
+use cfutures_core::{Error, Future, Promise, State};
 
 // The fixtures of CPython's `util.py`: one future in each state.
 fn pending() -> (Promise<i32>, Future<i32>) {
@@ -566,14 +568,25 @@ fn identity_equality_and_hash() {
 }
 
 #[test]
-fn into_result_moves_or_clones() {
+fn into_result_moves_from_the_last_handle_only() {
     let (p, f) = Promise::new();
     let g = f.clone();
     p.set_result(String::from("x")).unwrap();
-    assert_eq!(f.into_result(), Ok("x".to_string()));
-    // g still sees the value: into_result cloned because g was alive.
+    // g is alive, so the value stays where g can read it.
+    assert!(matches!(f.into_result(), Err(Error::InvalidState(_))));
     assert_eq!(g.result(), Ok(&"x".to_string()));
-    assert_eq!(g.into_inner(), Some(Ok("x".to_string())));
+    assert_eq!(g.into_result(), Ok("x".to_string()));
+}
+
+#[test]
+fn a_handle_made_by_the_promise_after_the_take_sees_no_value() {
+    let (p, f) = Promise::new();
+    p.set_result(String::from("x")).unwrap();
+    assert_eq!(f.into_result(), Ok("x".to_string()));
+    let late = p.future();
+    assert!(late.done());
+    assert!(matches!(late.result(), Err(Error::InvalidState(_))));
+    assert!(format!("{late:?}").contains("state=finished"));
 }
 
 #[test]
@@ -663,4 +676,71 @@ fn into_inner_from_inside_its_own_callback_does_not_hang() {
     p.set_result(1).unwrap();
     // The callback's own handle is alive, so the value cannot be moved out: None, no hang.
     assert_eq!(rx.recv().unwrap(), None);
+}
+
+#[test]
+fn every_error_displays_on_one_line() {
+    use cfutures_core::ExitReason;
+    let errors = [
+        Error::Cancelled,
+        Error::Timeout {
+            unfinished: 2,
+            total: 3,
+        },
+        Error::Panicked {
+            message: "line one\nline two\r\n".into(),
+            backtrace: Some("   0: frame\n   1: frame\n".into()),
+        },
+        Error::Broken("initializer said:\nno".into()),
+        Error::ShutDown,
+        Error::InvalidState("a\nb".into()),
+        Error::InvalidArgument("a\nb".into()),
+        Error::WorkerDied {
+            pid: 7,
+            reason: ExitReason::Signal(9),
+        },
+        Error::Serialization("a\nb".into()),
+        Error::Abandoned,
+        Error::Deadlock,
+        Error::other(std::io::Error::other("multi\nline")),
+    ];
+    for error in &errors {
+        let shown = error.to_string();
+        assert!(!shown.contains(['\n', '\r']), "{shown:?}");
+        assert!(
+            !shown.contains("frame"),
+            "no backtrace in Display: {shown:?}"
+        );
+    }
+    assert_eq!(
+        errors[2].to_string(),
+        r"task panicked: line one\nline two\r\n"
+    );
+    assert_eq!(errors[2].backtrace(), Some("   0: frame\n   1: frame\n"));
+    assert!(format!("{:?}", errors[2]).contains("0: frame"));
+    assert_eq!(errors[0].backtrace(), None);
+}
+
+#[test]
+fn other_is_transparent_so_chains_print_it_once() {
+    use std::error::Error as _;
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("outer")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    let error = Error::other(Outer(std::io::Error::other("inner")));
+    assert_eq!(error.to_string(), "outer");
+    assert_eq!(
+        error.source().map(|s| s.to_string()).as_deref(),
+        Some("inner")
+    );
+    assert!(Error::Broken("x".into()).source().is_none());
 }

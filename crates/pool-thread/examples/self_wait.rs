@@ -15,7 +15,7 @@
 //! itself. Run with `cargo run -p cfutures-thread --example self_wait`; it prints `25`.
 
 #[cfg(not(loom))]
-fn main() -> Result<(), cfutures_thread::Error> {
+fn main() -> Result<(), cfutures_core::Error> {
     use cfutures_thread::ThreadPoolExecutor;
     use std::sync::Arc;
 

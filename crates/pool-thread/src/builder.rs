@@ -105,7 +105,9 @@ impl ThreadPoolBuilder {
     }
 
     /// Names the threads `{prefix}_{i}`, `i` counting from 0 (default prefix
-    /// `ThreadPoolExecutor-{n}`, `n` numbering the pools of the process).
+    /// `ThreadPoolExecutor-{n}`, `n` numbering the pools of the process). An empty prefix means
+    /// the default, as in CPython; one containing a NUL byte (which no thread name may hold)
+    /// makes [`build`](Self::build) fail with [`Error::InvalidArgument`].
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name_prefix = Some(prefix.into());
         self
@@ -170,10 +172,23 @@ impl ThreadPoolBuilder {
                 "max_workers must be at most {MAX_THREADS}"
             )));
         }
-        let name_prefix = self.thread_name_prefix.unwrap_or_else(|| {
-            let n = POOL_COUNTER.fetch_add(1, Ordering::Relaxed);
-            format!("ThreadPoolExecutor-{n}")
-        });
+        if self
+            .thread_name_prefix
+            .as_deref()
+            .is_some_and(|prefix| prefix.contains('\0'))
+        {
+            return Err(Error::InvalidArgument(
+                "thread_name_prefix must not contain a NUL byte".into(),
+            ));
+        }
+        // CPython: `thread_name_prefix or ("ThreadPoolExecutor-%d" % counter)`.
+        let name_prefix = match self.thread_name_prefix {
+            Some(prefix) if !prefix.is_empty() => prefix,
+            _ => {
+                let n = POOL_COUNTER.fetch_add(1, Ordering::Relaxed);
+                format!("ThreadPoolExecutor-{n}")
+            }
+        };
         let inline = match self.inline_waits {
             InlineWaits::Workers => InlinePolicy::Workers,
             InlineWaits::Anywhere => InlinePolicy::Anywhere,

@@ -16,9 +16,9 @@
 //! | `ThreadPoolExecutor(thread_name_prefix=, initializer=, ...)` | [`ThreadPoolBuilder`] (also `stack_size`, [`InlineWaits`]) |
 //! | `executor.submit(fn, *args)` | [`submit`](ThreadPoolExecutor::submit)`(move \|\| fn(args))?` |
 //! | `executor.map(fn, *iterables, timeout=, buffersize=)` | [`map`](ThreadPoolExecutor::map), [`map_with`](ThreadPoolExecutor::map_with) |
-//! | `executor.shutdown(wait=True, cancel_futures=False)` | [`shutdown`](ThreadPoolExecutor::shutdown)`(true, false)`; also `Drop` |
+//! | `executor.shutdown(wait=True, cancel_futures=False)` | [`shutdown`](ThreadPoolExecutor::shutdown)`(Shutdown::WAIT)` ([`Shutdown`](cfutures_core::Shutdown)); also `Drop` |
 //! | `with ThreadPoolExecutor() as executor:` | a scope ending in `drop(executor)` |
-//! | `BrokenThreadPool`, `RuntimeError` after shutdown | [`Error::Broken`], [`Error::ShutDown`] |
+//! | `BrokenThreadPool`, `RuntimeError` after shutdown | [`Error::Broken`](cfutures_core::Error::Broken), [`Error::ShutDown`](cfutures_core::Error::ShutDown) |
 //! | (none) | [`scope`](ThreadPoolExecutor::scope) for borrowing tasks, [`stats`](ThreadPoolExecutor::stats) |
 //!
 //! # Scheduler
@@ -33,7 +33,16 @@
 //! # Differences from Python
 //! - Waiting on a pending task from a worker of the same pool runs it inline
 //!   ([`InlineWaits`]), so nested submit-and-wait cannot deadlock the pool.
-//! - A task's panic fails its future; the worker survives.
+//! - A task's panic fails its future ([`Error::Panicked`](cfutures_core::Error::Panicked) with the panic message); the worker
+//!   survives. A panic in a [`scope`](ThreadPoolExecutor::scope)d task also re-panics from
+//!   `scope` once every task is done, as `std::thread::scope` does.
+//!
+//! # Under `panic = "abort"`
+//! With `panic = "abort"` in the profile a panic cannot be caught, so a task's panic does not
+//! fail its future: the panic hook prints the message (and a backtrace if enabled) on stderr,
+//! then the whole process aborts, the pool and every waiter with it. Nothing is reported
+//! through a future. Use the process pool (`cfutures-process`) when a task's crash must not
+//! take the program down.
 //! - `shutdown(wait = true)` from one of the pool's own tasks does not wait for the calling
 //!   thread.
 //! - The decision to start a thread counts tasks not yet finished rather than releases of an
@@ -42,6 +51,8 @@
 
 #[cfg(not(loom))]
 mod builder;
+#[cfg(all(feature = "executor", not(loom)))]
+mod executor;
 #[cfg(not(loom))]
 mod map;
 #[cfg(not(loom))]
@@ -72,7 +83,5 @@ pub use scope::Scope;
 #[cfg(not(loom))]
 pub use stats::Stats;
 
-#[cfg(not(loom))]
-pub use cfutures_core::{Error, Future};
 #[cfg(not(loom))]
 pub use cfutures_helpers::{Map, MapOptions};

@@ -32,7 +32,7 @@ impl ThreadPoolExecutor {
         I: IntoIterator,
         I::IntoIter: 'a,
         I::Item: Send + 'static,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
     {
         self.map_with(f, items, MapOptions::new())
     }
@@ -63,7 +63,7 @@ impl ThreadPoolExecutor {
         I: IntoIterator,
         I::IntoIter: 'a,
         I::Item: Send + 'static,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
     {
         let f = Arc::new(f);
         cfutures_helpers::map(

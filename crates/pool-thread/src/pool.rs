@@ -3,7 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cfutures_core::{Error, ExecutorId, Future, Task};
+use cfutures_core::executor::ExecutorId;
+use cfutures_core::{Error, Future, Shutdown};
 
 use crate::builder::ThreadPoolBuilder;
 use crate::registry::Registry;
@@ -93,7 +94,7 @@ impl ThreadPoolExecutor {
     /// fails the future with [`Error::Panicked`].
     ///
     /// ```
-    /// use cfutures_core::Error;
+    /// use cfutures_core::{Error, Shutdown};
     /// use cfutures_thread::ThreadPoolExecutor;
     ///
     /// let pool = ThreadPoolExecutor::new(2)?;
@@ -102,7 +103,7 @@ impl ThreadPoolExecutor {
     /// let failed = pool.submit(|| -> u32 { panic!("boom") })?;
     /// assert!(matches!(failed.result(), Err(Error::Panicked { message, .. }) if message == "boom"));
     ///
-    /// pool.shutdown(true, false);
+    /// pool.shutdown(Shutdown::WAIT);
     /// assert_eq!(pool.submit(|| 1).unwrap_err(), Error::ShutDown);
     /// # Ok::<(), Error>(())
     /// ```
@@ -110,27 +111,24 @@ impl ThreadPoolExecutor {
     pub fn submit<F, T>(&self, f: F) -> Result<Future<T>, Error>
     where
         F: FnOnce() -> T + Send + 'static,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
     {
-        self.registry
-            .submit(|inline, outstanding| match outstanding {
-                None => Task::new(inline, f),
-                Some(guard) => Task::new(inline, move || {
-                    let _counted_until_done = guard;
-                    f()
-                }),
-            })
+        self.registry.submit_fn(f)
     }
 
-    /// Python's `shutdown(wait, cancel_futures)`: refuse new submissions; with
-    /// `cancel_futures`, cancel every task that has not started; with `wait`, return once all
-    /// other tasks have run and every worker thread has exited.
+    /// Python's `shutdown(wait, cancel_futures)`, named by a [`Shutdown`]: refuse new
+    /// submissions; with `cancel_futures`, cancel every task that has not started; with `wait`,
+    /// return once all other tasks have run and every worker thread has exited.
+    /// `shutdown(Shutdown::WAIT)` is Python's `shutdown()`;
+    /// `shutdown(Shutdown::NO_WAIT.cancel_futures())` is `shutdown(wait=False,
+    /// cancel_futures=True)`.
     ///
     /// Calling it again is harmless. Called from a task of this pool, `wait` waits for the
     /// other workers but not for the calling thread itself (which would deadlock; Python's
     /// `join` of the current thread raises instead).
     ///
     /// ```
+    /// use cfutures_core::Shutdown;
     /// use cfutures_thread::ThreadPoolExecutor;
     /// use std::sync::mpsc;
     ///
@@ -143,14 +141,14 @@ impl ThreadPoolExecutor {
     /// })?;
     /// let queued = pool.submit(|| ())?;
     /// started.recv().unwrap();
-    /// pool.shutdown(false, true);
+    /// pool.shutdown(Shutdown::NO_WAIT.cancel_futures());
     /// assert!(queued.cancelled());
     /// release.send(()).unwrap();
     /// assert!(running.result().is_ok());
     /// # Ok::<(), cfutures_core::Error>(())
     /// ```
-    pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
-        self.registry.shutdown(wait, cancel_futures);
+    pub fn shutdown(&self, how: Shutdown) {
+        self.registry.shutdown(how);
     }
 
     /// A snapshot of the pool's counters; see [`Stats`].
@@ -194,9 +192,9 @@ impl Default for ThreadPoolExecutor {
 }
 
 impl Drop for ThreadPoolExecutor {
-    /// `shutdown(wait = true, cancel_futures = false)`, like leaving Python's `with` block.
+    /// `shutdown(Shutdown::WAIT)`, like leaving Python's `with` block.
     fn drop(&mut self) {
-        self.registry.shutdown(true, false);
+        self.registry.shutdown(Shutdown::WAIT);
     }
 }
 

@@ -12,18 +12,17 @@
 //! as if it had seen the bit first), or the worker's last search sees the task and runs it. A
 //! task is never left in a queue that nobody will empty.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
 
-use cfutures_core::{Error, ExecutorId, Future, Inline, Task};
+use cfutures_core::executor::{ExecutorId, Inline, Task, catch_message, lock};
+use cfutures_core::{Error, Future, Shutdown};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::CachePadded;
 
 use crate::sleep::Sleep;
 use crate::stats::Stats;
-use crate::sync::lock;
 use crate::worker::{self, WorkerThread};
 
 /// `shutdown` was called: no new submissions; workers exit once the queues are empty.
@@ -90,6 +89,15 @@ struct ExitWaiters {
     waiting_workers: usize,
 }
 
+/// Takes back the live count of a worker whose thread did not start.
+struct Uncount<'a>(&'a Registry);
+
+impl Drop for Uncount<'_> {
+    fn drop(&mut self) {
+        self.0.worker_exited();
+    }
+}
+
 /// Decrements `outstanding` when the task's closure finishes or is dropped unrun.
 pub(crate) struct Outstanding(Arc<Registry>);
 
@@ -145,6 +153,22 @@ impl Registry {
         lock(&self.deques[index])
             .take()
             .expect("each worker slot's deque is taken once, by its own thread")
+    }
+
+    /// Submits the closure `f` (what `ThreadPoolExecutor::submit` does).
+    #[inline]
+    pub(crate) fn submit_fn<F, T>(self: &Arc<Self>, f: F) -> Result<Future<T>, Error>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(|inline, outstanding| match outstanding {
+            None => Task::new(inline, f),
+            Some(guard) => Task::new(inline, move || {
+                let _counted_until_done = guard;
+                f()
+            }),
+        })
     }
 
     /// Submits a task made by `make`, which receives the inline policy and, while the pool may
@@ -265,11 +289,16 @@ impl Registry {
         if let Some(size) = self.config.stack_size {
             builder = builder.stack_size(size);
         }
+        // Counted before the spawn (the thread may exit before `spawn` returns) and uncounted
+        // by the guard unless the thread started, also if `spawn` panics: a count left raised
+        // would make every later shutdown wait for a thread that does not exist.
         self.live.fetch_add(1, Ordering::SeqCst);
+        let uncount = Uncount(self);
         let registry = Arc::clone(self);
-        let spawned = builder.spawn(move || worker::main(registry, index));
-        if spawned.is_err() {
-            self.live.fetch_sub(1, Ordering::SeqCst);
+        let spawned = catch_message(|| builder.spawn(move || worker::main(registry, index)))
+            .unwrap_or_else(|message| Err(std::io::Error::other(message)));
+        if spawned.is_ok() {
+            std::mem::forget(uncount);
         }
         spawned
     }
@@ -311,15 +340,15 @@ impl Registry {
     }
 
     /// Python's `shutdown(wait, cancel_futures)`.
-    pub(crate) fn shutdown(&self, wait: bool, cancel_futures: bool) {
+    pub(crate) fn shutdown(&self, how: Shutdown) {
         self.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
-        if cancel_futures {
+        if how.cancel_futures {
             self.drain(|task| {
                 task.cancel();
             });
         }
         self.sleep.wake_all();
-        if wait {
+        if how.wait {
             self.wait_for_workers();
         }
     }
@@ -349,10 +378,10 @@ impl Registry {
                 self.exited.notify_all();
             }
             while self.live.load(Ordering::SeqCst) > waiters.waiting_workers {
-                waiters = match self.exited.wait(waiters) {
-                    Ok(guard) => guard,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
+                waiters = self
+                    .exited
+                    .wait(waiters)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
             if on_worker {
                 waiters.waiting_workers -= 1;
@@ -400,26 +429,14 @@ impl Registry {
         let Some(init) = &self.config.initializer else {
             return true;
         };
-        let failure = match catch_unwind(AssertUnwindSafe(|| init())) {
+        let failure = match catch_message(|| init()) {
             Ok(Ok(())) => return true,
-            Ok(Err(message)) => message,
-            Err(payload) => panic_text(&*payload),
+            Ok(Err(message)) | Err(message) => message,
         };
         self.break_pool(format!(
             "a thread initializer failed, the thread pool is not usable anymore: {failure}"
         ));
         false
-    }
-}
-
-/// A panic payload as text (`&str` and `String` payloads; others are described).
-pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&'static str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a non-string panic payload".to_owned()
     }
 }
 

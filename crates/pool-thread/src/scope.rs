@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
 
-use cfutures_core::{Error, Future, Task};
+use std::any::Any;
+
+use cfutures_core::executor::{Task, WaitHandle, drop_payload, lock, panic_message};
+use cfutures_core::{Error, Future};
 
 use crate::pool::ThreadPoolExecutor;
 use crate::registry::Registry;
-use crate::sync::lock;
 
 /// A scope of a [`ThreadPoolExecutor`], made by [`ThreadPoolExecutor::scope`]: its tasks may
 /// borrow anything that outlives the scope.
@@ -21,8 +23,9 @@ pub struct Scope<'scope, 'env: 'scope> {
     registry: &'scope Arc<Registry>,
     data: Arc<ScopeData>,
     /// Every submitted future, so that the end of the scope waits on each (running it inline
-    /// where the pool's policy allows, as any waiter would).
-    futures: Mutex<Vec<Box<dyn Wait>>>,
+    /// where the pool's policy allows, as any waiter would). Wait-only handles: they do not
+    /// count as handles, so the caller's own handle can still move the value out.
+    futures: Mutex<Vec<WaitHandle>>,
     /// Invariance, as in `std::thread::Scope`.
     scope: PhantomData<&'scope mut &'scope ()>,
     env: PhantomData<&'env mut &'env ()>,
@@ -33,6 +36,8 @@ pub struct Scope<'scope, 'env: 'scope> {
 struct ScopeData {
     alive: AtomicUsize,
     owner: Thread,
+    /// The first panic of a scoped task, resumed by `scope` once every task is done.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 impl ScopeData {
@@ -59,12 +64,29 @@ impl<F> ScopedFn<F> {
         }
     }
 
+    /// Runs the closure. A panic is kept for the scope to resume (the first one; later
+    /// payloads are dropped) and goes on as a panic with the same message, so the task's
+    /// future still fails with `Error::Panicked`.
     fn call<T>(mut self) -> T
     where
         F: FnOnce() -> T,
     {
         let f = self.f.take().expect("a scoped closure runs once");
-        f()
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(value) => value,
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                let mut first = lock(&self.data.panic);
+                if first.is_none() {
+                    *first = Some(payload);
+                } else {
+                    drop(first);
+                    drop_payload(payload);
+                }
+                // `resume_unwind` skips the panic hook, which already reported this panic.
+                resume_unwind(Box::new(message))
+            }
+        }
     }
 }
 
@@ -75,24 +97,27 @@ impl<F> Drop for ScopedFn<F> {
     }
 }
 
-/// A type-erased future to wait on.
-trait Wait: Send + Sync {
-    fn wait(&self);
-}
-
-impl<T: Send + Sync + 'static> Wait for Future<T> {
-    fn wait(&self) {
-        let _ = self.exception();
-    }
-}
-
 impl ThreadPoolExecutor {
     /// Runs `f` with a [`Scope`] whose tasks may borrow non-`'static` data, and returns what
     /// `f` returns once every task submitted through the scope has finished (or was
     /// cancelled). If `f` panics, the scope still waits for its tasks, then resumes the panic.
     ///
-    /// A task's panic does not propagate out of the scope: it fails that task's future with
-    /// [`Error::Panicked`], like any other task of the pool.
+    /// A task's panic fails that task's future with [`Error::Panicked`], like any other task
+    /// of the pool, and then, as with `std::thread::scope` and `rayon::scope`, re-panics from
+    /// `scope` once every task is done: with the first task panic's payload (as rayon does), or
+    /// with the body's own panic if `f` panicked too.
+    ///
+    /// ```
+    /// use cfutures_thread::ThreadPoolExecutor;
+    /// use std::panic::{AssertUnwindSafe, catch_unwind};
+    ///
+    /// let pool = ThreadPoolExecutor::new(2)?;
+    /// let outcome = catch_unwind(AssertUnwindSafe(|| {
+    ///     pool.scope(|s| drop(s.submit(|| panic!("in a task"))))
+    /// }));
+    /// assert_eq!(outcome.unwrap_err().downcast_ref::<&str>(), Some(&"in a task"));
+    /// # Ok::<(), cfutures_core::Error>(())
+    /// ```
     ///
     /// ```
     /// use cfutures_thread::ThreadPoolExecutor;
@@ -143,6 +168,7 @@ impl ThreadPoolExecutor {
             data: Arc::new(ScopeData {
                 alive: AtomicUsize::new(0),
                 owner: thread::current(),
+                panic: Mutex::new(None),
             }),
             futures: Mutex::new(Vec::new()),
             scope: PhantomData,
@@ -150,9 +176,16 @@ impl ThreadPoolExecutor {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| f(&scope)));
         scope.wait_all();
-        match outcome {
-            Ok(value) => value,
-            Err(payload) => resume_unwind(payload),
+        let task_panic = lock(&scope.data.panic).take();
+        match (outcome, task_panic) {
+            (Err(payload), task_panic) => {
+                if let Some(payload) = task_panic {
+                    drop_payload(payload);
+                }
+                resume_unwind(payload)
+            }
+            (Ok(_), Some(payload)) => resume_unwind(payload),
+            (Ok(value), None) => value,
         }
     }
 }
@@ -163,7 +196,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     pub fn submit<F, T>(&'scope self, f: F) -> Result<Future<T>, Error>
     where
         F: FnOnce() -> T + Send + 'scope,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
     {
         let scoped = ScopedFn::new(f, &self.data);
         let future = self.registry.submit(move |inline, outstanding| {
@@ -180,7 +213,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
                 })
             }
         })?;
-        lock(&self.futures).push(Box::new(future.clone()));
+        lock(&self.futures).push(WaitHandle::new(&future));
         Ok(future)
     }
 

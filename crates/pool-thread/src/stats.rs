@@ -15,7 +15,7 @@
 /// assert_eq!(pool.stats().workers_alive, 0, "threads start lazily");
 /// pool.submit(|| 1 + 1)?.result()?;
 /// assert_eq!(pool.stats().workers_alive, 1);
-/// pool.shutdown(true, false);
+/// pool.shutdown(cfutures_core::Shutdown::WAIT);
 /// let stats = pool.stats();
 /// assert_eq!((stats.completed, stats.workers_alive), (1, 0));
 /// # Ok::<(), cfutures_core::Error>(())

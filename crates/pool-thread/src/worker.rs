@@ -7,8 +7,9 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
 
-use cfutures_core::Task;
+use cfutures_core::executor::{Task, drop_payload};
 use crossbeam_deque::{Steal, Worker};
+use crossbeam_utils::Backoff;
 
 use crate::registry::Registry;
 
@@ -141,7 +142,10 @@ impl WorkerThread {
     fn execute(&self, (task, stolen): Found) {
         // `Task::run` catches the task's own panic (and its callbacks'); this only keeps the
         // worker alive should anything else unwind.
-        let ran = catch_unwind(AssertUnwindSafe(|| task.run())).unwrap_or(true);
+        let ran = catch_unwind(AssertUnwindSafe(|| task.run())).unwrap_or_else(|payload| {
+            drop_payload(payload);
+            true
+        });
         // A task a waiter already ran inline (or that was cancelled) is discarded uncounted.
         if ran {
             let counters = &self.registry.counters[self.index];
@@ -156,11 +160,11 @@ impl WorkerThread {
     fn wait_for_work(&self) -> Option<Found> {
         let registry = &*self.registry;
         // In a busy pool the queues are often empty only for a moment: look again a few times
-        // before counting as idle, which writes the counters word every publisher reads.
-        for round in 0..UNCOUNTED_ROUNDS {
-            for _ in 0..(1u32 << round) {
-                std::hint::spin_loop();
-            }
+        // (pausing 1, 2, 4, 8 `spin_loop` hints) before counting as idle, which writes the
+        // counters word every publisher reads.
+        let backoff = Backoff::new();
+        for _ in 0..UNCOUNTED_ROUNDS {
+            backoff.spin();
             if let Some(task) = self.find_task() {
                 return Some(task);
             }

@@ -7,7 +7,8 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 
-use cfutures_core::{Error, ExecutorId, Future, State};
+use cfutures_core::executor::ExecutorId;
+use cfutures_core::{Error, Future, Shutdown, State};
 use cfutures_thread::{InlineWaits, ThreadPoolBuilder, ThreadPoolExecutor};
 use common::{Event, thread_name};
 
@@ -94,7 +95,7 @@ fn a_panicking_task_fails_its_future_and_the_worker_lives_on() {
     let name = pool.submit(thread_name).unwrap().into_result().unwrap();
     assert_eq!(name.unwrap(), format!("{}_0", pool.thread_name_prefix()));
     assert_eq!(pool.stats().workers_alive, 1);
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(pool.stats().completed, 2);
 }
 
@@ -182,7 +183,7 @@ fn a_nested_submission_is_stolen_by_an_idle_worker() {
         .unwrap();
     let (child, parent) = parent.into_result().unwrap();
     assert_ne!(child, parent);
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert!(pool.stats().stolen >= 1, "{:?}", pool.stats());
 }
 
@@ -210,7 +211,7 @@ fn a_cancelled_task_never_runs() {
     assert!(queued.cancel());
     assert_eq!(queued.state(), State::Cancelled);
     gate.set();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(ran.load(Ordering::SeqCst), 0);
     assert_eq!(queued.result(), Err(Error::Cancelled));
     assert_eq!(pool.stats().completed, 1, "only the blocker ran");
@@ -229,7 +230,7 @@ fn stats_count_queued_tasks_and_idle_workers() {
     for f in &queued {
         f.result().unwrap();
     }
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let stats = pool.stats();
     assert_eq!((stats.queued, stats.completed), (0, 4), "{stats:?}");
 }
@@ -319,4 +320,56 @@ fn a_long_task_that_submits_and_waits_in_a_loop_keeps_its_deque_small() {
         .unwrap();
     let most = *most_queued.result().unwrap();
     assert!(most <= 128, "the deque grew to {most}");
+}
+
+/// Issue 12, point 10: a NUL in the prefix is bad input, refused when the pool is built (it
+/// used to panic inside `std::thread::Builder::spawn` at the first submit).
+#[test]
+fn a_thread_name_prefix_with_nul_is_refused_at_build() {
+    let err = ThreadPoolExecutor::builder()
+        .thread_name_prefix("a\0b")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidArgument(why) if why.contains("NUL")),
+        "{err}"
+    );
+}
+
+/// CPython: `thread_name_prefix or ("ThreadPoolExecutor-%d" % counter)`.
+#[test]
+fn an_empty_thread_name_prefix_falls_back_to_the_default() {
+    let pool = ThreadPoolExecutor::builder()
+        .thread_name_prefix("")
+        .build()
+        .unwrap();
+    assert!(pool.thread_name_prefix().starts_with("ThreadPoolExecutor-"));
+    let name = pool
+        .submit(|| std::thread::current().name().map(str::to_owned))
+        .unwrap()
+        .into_result()
+        .unwrap()
+        .unwrap();
+    assert!(
+        name.starts_with("ThreadPoolExecutor-") && name.ends_with("_0"),
+        "{name}"
+    );
+}
+
+/// A thread that cannot be started (here: a stack no machine can map) fails the submit with a
+/// typed error, and leaves no worker counted: shutdown and drop return instead of waiting for
+/// a thread that never existed.
+#[test]
+fn a_failed_spawn_is_a_submit_error_and_leaves_no_count_wrong() {
+    let pool = ThreadPoolExecutor::builder()
+        .stack_size(usize::MAX / 4)
+        .build()
+        .unwrap();
+    let err = pool.submit(|| 1).unwrap_err();
+    assert!(matches!(err, Error::Other(_)), "{err}");
+    assert_eq!(pool.stats().workers_alive, 0);
+    // And again: the failure is not sticky, nor does it panic.
+    assert!(pool.submit(|| 2).is_err());
+    pool.shutdown(Shutdown::WAIT);
+    drop(pool);
 }

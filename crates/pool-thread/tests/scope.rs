@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cfutures_core::Error;
+use cfutures_core::{Error, Shutdown};
 use cfutures_thread::ThreadPoolExecutor;
 use common::Event;
 
@@ -30,7 +30,7 @@ fn tasks_borrow_and_mutate_the_callers_data() {
                 .unwrap()
             })
             .collect();
-        s.submit(|| chunks_done = 10).unwrap();
+        drop(s.submit(|| chunks_done = 10).unwrap());
         futures
             .iter()
             .map(|f| *f.result().unwrap())
@@ -48,7 +48,7 @@ fn the_scope_waits_for_tasks_it_did_not_wait_on() {
     pool.scope(|s| {
         for i in 0..50 {
             let results = &results;
-            s.submit(move || results.lock().unwrap().push(i)).unwrap();
+            drop(s.submit(move || results.lock().unwrap().push(i)).unwrap());
         }
     });
     let mut results = results.into_inner().unwrap();
@@ -65,11 +65,13 @@ fn the_scope_waits_even_when_its_body_panics() {
         pool.scope(|s| {
             for _ in 0..4 {
                 let (finished, gate) = (&finished, gate.clone());
-                s.submit(move || {
-                    gate.wait();
-                    finished.fetch_add(1, Ordering::SeqCst);
-                })
-                .unwrap();
+                drop(
+                    s.submit(move || {
+                        gate.wait();
+                        finished.fetch_add(1, Ordering::SeqCst);
+                    })
+                    .unwrap(),
+                );
             }
             let opener = gate.clone();
             std::thread::spawn(move || opener.set());
@@ -82,15 +84,22 @@ fn the_scope_waits_even_when_its_body_panics() {
 }
 
 #[test]
-fn a_task_panic_stays_in_its_future() {
+fn a_task_panic_fails_its_future_and_then_the_scope() {
     let pool = ThreadPoolExecutor::new(2).unwrap();
-    let ok = pool.scope(|s| {
-        let bad = s.submit(|| -> u8 { panic!("bad chunk") }).unwrap();
-        let good = s.submit(|| 7u8).unwrap();
-        assert!(matches!(bad.result(), Err(Error::Panicked { .. })));
-        *good.result().unwrap()
-    });
-    assert_eq!(ok, 7);
+    let good_value = Mutex::new(0);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        pool.scope(|s| {
+            let bad = s.submit(|| -> u8 { panic!("bad chunk") }).unwrap();
+            let good = s.submit(|| 7u8).unwrap();
+            assert!(matches!(bad.result(), Err(Error::Panicked { .. })));
+            *good_value.lock().unwrap() = *good.result().unwrap();
+        })
+    }));
+    assert_eq!(
+        outcome.unwrap_err().downcast_ref::<&str>(),
+        Some(&"bad chunk")
+    );
+    assert_eq!(*good_value.lock().unwrap(), 7);
 }
 
 #[test]
@@ -131,13 +140,17 @@ fn nested_submissions_from_scoped_tasks() {
     pool.scope(|s| {
         for _ in 0..4 {
             let total = &total;
-            s.submit(move || {
-                for _ in 0..4 {
-                    s.submit(move || total.fetch_add(1, Ordering::SeqCst))
-                        .unwrap();
-                }
-            })
-            .unwrap();
+            drop(
+                s.submit(move || {
+                    for _ in 0..4 {
+                        drop(
+                            s.submit(move || total.fetch_add(1, Ordering::SeqCst))
+                                .unwrap(),
+                        );
+                    }
+                })
+                .unwrap(),
+            );
         }
     });
     assert_eq!(total.load(Ordering::SeqCst), 16);
@@ -156,8 +169,10 @@ fn a_scope_inside_the_only_worker_completes() {
             inner.scope(|s| {
                 for x in &data {
                     let acc = &acc;
-                    s.submit(move || acc.fetch_add(*x as usize, Ordering::SeqCst))
-                        .unwrap();
+                    drop(
+                        s.submit(move || acc.fetch_add(*x as usize, Ordering::SeqCst))
+                            .unwrap(),
+                    );
                 }
             });
             acc.load(Ordering::SeqCst)
@@ -169,8 +184,62 @@ fn a_scope_inside_the_only_worker_completes() {
 #[test]
 fn submitting_to_a_shut_down_pool_in_a_scope_is_an_error() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let data = [1];
     let err = pool.scope(|s| s.submit(|| data.len()).unwrap_err());
     assert_eq!(err, Error::ShutDown);
+}
+
+/// As `std::thread::scope` and `rayon::scope`: a panic in a scoped task re-panics from `scope`
+/// once every task is done (rayon's rule: the first panic's payload), and the task's future
+/// still fails with `Error::Panicked`.
+#[test]
+fn a_panicking_task_re_panics_from_scope_after_every_task_is_done() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let finished = AtomicUsize::new(0);
+    let seen = Mutex::new(None);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        pool.scope(|s| {
+            let failed = s.submit(|| -> u8 { std::panic::panic_any(String::from("task boom")) });
+            for _ in 0..4 {
+                drop(
+                    s.submit(|| finished.fetch_add(1, Ordering::SeqCst))
+                        .unwrap(),
+                );
+            }
+            let failed = failed.unwrap();
+            *seen.lock().unwrap() = Some(failed.exception().unwrap());
+        })
+    }));
+    let payload = outcome.expect_err("the scope re-panics");
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("task boom")
+    );
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        4,
+        "every other task ran first"
+    );
+    assert!(matches!(
+        seen.lock().unwrap().take(),
+        Some(Some(Error::Panicked { message, .. })) if message == "task boom"
+    ));
+    // The pool is fine afterwards.
+    assert_eq!(pool.submit(|| 1).unwrap().into_result(), Ok(1));
+}
+
+/// The body's own panic wins over a task's, as in rayon.
+#[test]
+fn the_bodys_panic_is_the_one_resumed() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        pool.scope(|s| {
+            let task = s.submit(|| panic!("task")).unwrap();
+            let _ = task.exception();
+            panic!("body");
+        })
+    }));
+    let payload = outcome.unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"body"));
 }

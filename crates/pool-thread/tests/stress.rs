@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cfutures_core::{Error, Future, State};
+use cfutures_core::{Error, Future, Shutdown, State};
 use cfutures_thread::ThreadPoolExecutor;
 
 #[derive(Default)]
@@ -116,7 +116,7 @@ fn stress(tasks: usize, workers: usize, seed: u64) {
     for child in &children {
         assert!(child.result().is_ok());
     }
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let _ = std::panic::take_hook();
 
     assert_eq!(values + panicked + cancelled, tasks);

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cfutures_core::Error;
+use cfutures_core::{Error, Shutdown};
 use cfutures_thread::ThreadPoolBuilder;
 use common::Event;
 
@@ -135,7 +135,7 @@ fn queued_futures_fail_with_the_reason() {
         assert!(!f.cancelled());
     }
     assert_broken(&pool.submit(|| 0).unwrap_err(), "database unreachable");
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(pool.stats().workers_alive, 0);
 }
 

@@ -7,14 +7,14 @@ mod common;
 
 use std::sync::{Arc, mpsc};
 
-use cfutures_core::Error;
+use cfutures_core::{Error, Shutdown};
 use cfutures_thread::ThreadPoolExecutor;
 use common::{Event, Semaphore};
 
 #[test]
 fn test_run_after_shutdown() {
     let pool = ThreadPoolExecutor::new(5).unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(pool.submit(|| 2u32.pow(5)).unwrap_err(), Error::ShutDown);
     assert!(pool.is_shutdown());
 }
@@ -23,7 +23,7 @@ fn test_run_after_shutdown() {
 fn test_hang_issue12364() {
     let pool = ThreadPoolExecutor::new(5).unwrap();
     let futures: Vec<_> = (0..50).map(|i| pool.submit(move || i).unwrap()).collect();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     for (i, f) in futures.iter().enumerate() {
         assert_eq!(f.result(), Ok(&i));
     }
@@ -46,10 +46,10 @@ fn test_cancel_futures() {
     };
     let rest: Vec<_> = (0..49).map(|_| pool.submit(|| ()).unwrap()).collect();
     started.recv().unwrap();
-    pool.shutdown(false, true);
+    pool.shutdown(Shutdown::NO_WAIT.cancel_futures());
     assert!(rest.iter().all(|f| f.cancelled()));
     gate.set();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert!(first.done() && !first.cancelled());
     assert_eq!(first.exception(), Ok(None));
 }
@@ -67,9 +67,9 @@ fn test_cancel_futures_with_several_workers() {
         .collect();
     // At most one task per worker can have started; the others are queued (in the injector
     // or batched into a worker's deque) and get cancelled.
-    pool.shutdown(false, true);
+    pool.shutdown(Shutdown::NO_WAIT.cancel_futures());
     gate.set();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let cancelled = futures.iter().filter(|f| f.cancelled()).count();
     assert!(cancelled >= 50 - 3, "only {cancelled} cancelled");
     for f in futures.iter().filter(|f| !f.cancelled()) {
@@ -83,7 +83,7 @@ fn test_hang_gh94440() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
     pool.submit(|| 0).unwrap().result().unwrap();
     pool.submit(|| 0).unwrap().cancel();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -92,11 +92,11 @@ fn test_threads_terminate() {
     let sem = Semaphore::new(0);
     for _ in 0..3 {
         let sem = sem.clone();
-        pool.submit(move || sem.acquire()).unwrap();
+        drop(pool.submit(move || sem.acquire()).unwrap());
     }
     assert_eq!(pool.stats().workers_alive, 3);
     sem.release(3);
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(pool.stats().workers_alive, 0);
 }
 
@@ -137,7 +137,7 @@ fn test_shutdown_no_wait() {
     let futures: Vec<_> = (-5..5)
         .map(|v: i32| pool.submit(move || v.abs()).unwrap())
         .collect();
-    pool.shutdown(false, false);
+    pool.shutdown(Shutdown::NO_WAIT);
     assert!(pool.submit(|| 0).is_err());
     // The queued tasks still run after a non-waiting shutdown.
     for (f, v) in futures.iter().zip(-5..5) {
@@ -155,13 +155,13 @@ fn shutdown_twice_and_from_two_threads() {
     };
     let other = {
         let pool = Arc::clone(&pool);
-        std::thread::spawn(move || pool.shutdown(true, false))
+        std::thread::spawn(move || pool.shutdown(Shutdown::WAIT))
     };
     gate.set();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     other.join().unwrap();
     assert!(task.done());
-    pool.shutdown(true, true);
+    pool.shutdown(Shutdown::WAIT.cancel_futures());
     assert_eq!(pool.stats().workers_alive, 0);
 }
 
@@ -171,13 +171,13 @@ fn shutdown_wait_from_a_task_of_the_pool_does_not_deadlock() {
     let inner = Arc::clone(&pool);
     let f = pool
         .submit(move || {
-            inner.shutdown(true, false);
+            inner.shutdown(Shutdown::WAIT);
             inner.is_shutdown()
         })
         .unwrap();
     assert_eq!(f.result(), Ok(&true));
     assert_eq!(pool.submit(|| ()).unwrap_err(), Error::ShutDown);
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(pool.stats().workers_alive, 0);
 }
 
@@ -213,7 +213,7 @@ fn shutdown_from_two_tasks_at_once_does_not_deadlock() {
             let (inner, barrier) = (Arc::clone(&pool), Arc::clone(&barrier));
             pool.submit(move || {
                 barrier.wait();
-                inner.shutdown(true, false);
+                inner.shutdown(Shutdown::WAIT);
             })
             .unwrap()
         })
@@ -221,7 +221,7 @@ fn shutdown_from_two_tasks_at_once_does_not_deadlock() {
     for f in &futures {
         assert!(f.result().is_ok());
     }
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(pool.stats().workers_alive, 0);
 }
 
@@ -258,7 +258,10 @@ fn submissions_racing_shutdown_never_leave_a_future_pending() {
         for _ in 0..round * 2_000 {
             std::hint::spin_loop();
         }
-        pool.shutdown(round % 3 == 0, cancel_futures);
+        pool.shutdown(Shutdown {
+            wait: round % 3 == 0,
+            cancel_futures,
+        });
         for submitter in submitters {
             for (i, future) in submitter.join().unwrap() {
                 // A future handed out is served: it runs, or shutdown cancelled it.
@@ -269,7 +272,7 @@ fn submissions_racing_shutdown_never_leave_a_future_pending() {
                 }
             }
         }
-        pool.shutdown(true, false);
+        pool.shutdown(Shutdown::WAIT);
         assert_eq!(pool.stats().workers_alive, 0);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::Duration;
 
-use cfutures_core::Error;
+use cfutures_core::{Error, Shutdown};
 use cfutures_thread::{MapOptions, ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers};
 use common::{Event, Semaphore};
 
@@ -90,7 +90,7 @@ fn test_shutdown_race_issue12456() {
     let _results = pool
         .map(|n: u32| n.to_string(), vec![2; workers + 1])
         .unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn test_map_submits_without_iteration() {
     let _not_iterated = pool
         .map(move |n| record.lock().unwrap().push(n), 0..10)
         .unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let mut finished = finished.lock().unwrap().clone();
     finished.sort();
     assert_eq!(finished, (0..10).collect::<Vec<_>>());
@@ -164,7 +164,7 @@ fn test_saturation() {
         .collect();
     assert_eq!(pool.stats().workers_alive, pool.max_workers());
     sem.release(15 * pool.max_workers());
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert!(futures.iter().all(|f| f.result().is_ok()));
 }
 
@@ -175,7 +175,7 @@ fn test_idle_thread_reuse() {
     assert_eq!(pool.submit(|| 6 * 7).unwrap().result(), Ok(&42));
     assert_eq!(pool.submit(|| 3 * 14).unwrap().result(), Ok(&42));
     assert_eq!(pool.stats().workers_alive, 1);
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -282,7 +282,7 @@ fn test_process_like_reentrant_submit_from_a_task() {
     let inner = Arc::clone(&pool);
     pool.submit(move || {
         let tx = tx.clone();
-        inner.submit(move || tx.send(7).unwrap()).unwrap();
+        drop(inner.submit(move || tx.send(7).unwrap()).unwrap());
     })
     .unwrap()
     .result()
@@ -304,7 +304,7 @@ fn counters_add_up_after_a_quiet_pool() {
     for f in &futures {
         f.result().unwrap();
     }
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let stats = pool.stats();
     assert_eq!(ran.load(Ordering::Relaxed), 200);
     assert_eq!(stats.completed, 200, "{stats:?}");

@@ -35,18 +35,18 @@
 
 mod counters;
 
-use crossbeam_utils::CachePadded;
+use crossbeam_utils::{Backoff, CachePadded};
 
 use self::counters::{AtomicCounters, JobsEventCounter};
 use crate::sync::{Condvar, Mutex, Ordering, fence, lock, yield_now};
 
 pub use self::counters::MAX_THREADS;
 
-/// Spin rounds (each a fresh search) before a worker announces itself sleepy. Loom explores
-/// every interleaving of every round, so its models keep this short.
+/// Rounds (each a fresh search) before a worker announces itself sleepy; between rounds it
+/// pauses with `Backoff::snooze` (its first seven rounds only pause the core with `spin_loop`,
+/// 1 to 64 hints, later ones yield the thread). Loom explores every interleaving of every
+/// round, so its models skip them.
 const ROUNDS_UNTIL_SLEEPY: u32 = if cfg!(loom) { 0 } else { 32 };
-/// The first rounds only pause the core (`spin_loop`); later ones yield the thread.
-const SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 6 };
 
 /// The sleep state of a pool: one entry per worker slot and the shared counters.
 pub struct Sleep {
@@ -69,6 +69,8 @@ pub struct IdleState {
     rounds: u32,
     /// The JEC value recorded when announcing sleepy.
     jobs_counter: Option<JobsEventCounter>,
+    /// The pause between rounds.
+    backoff: Backoff,
 }
 
 impl Sleep {
@@ -95,6 +97,7 @@ impl Sleep {
             index,
             rounds: 0,
             jobs_counter: None,
+            backoff: Backoff::new(),
         }
     }
 
@@ -125,13 +128,7 @@ impl Sleep {
     #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
     pub fn no_work_found(&self, idle: &mut IdleState, has_work: impl FnOnce() -> bool) {
         if idle.rounds < ROUNDS_UNTIL_SLEEPY {
-            if idle.rounds < SPIN_ROUNDS {
-                for _ in 0..(1u32 << idle.rounds) {
-                    std::hint::spin_loop();
-                }
-            } else {
-                yield_now();
-            }
+            idle.backoff.snooze();
             idle.rounds += 1;
         } else if idle.rounds == ROUNDS_UNTIL_SLEEPY {
             idle.jobs_counter = Some(self.announce_sleepy());
@@ -179,14 +176,15 @@ impl Sleep {
         } else {
             *is_blocked = true;
             while *is_blocked {
-                is_blocked = match state.condvar.wait(is_blocked) {
-                    Ok(guard) => guard,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
+                is_blocked = state
+                    .condvar
+                    .wait(is_blocked)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
         }
         idle.rounds = 0;
         idle.jobs_counter = None;
+        idle.backoff.reset();
     }
 
     /// A task was just pushed. Call after the push: the fence here is the publisher's half of
