@@ -4,7 +4,6 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use cfutures_core::{Error, Future, WakerKey};
@@ -82,8 +81,9 @@ where
 /// completes, at most one `Err(Error::Timeout { .. })`, then `None`.
 ///
 /// It blocks in [`next`](Iterator::next); [`next_async`](AsCompleted::next_async) is the
-/// async face, and [`poll_next`](AsCompleted::poll_next) the building block for adapting it to
-/// any `Stream` trait.
+/// async face, and with the `stream` feature it is a `futures_core::Stream` (and
+/// `FusedStream`), so the async ecosystem's combinators apply;
+/// [`poll_next`](AsCompleted::poll_next) is the building block for other `Stream` traits.
 #[must_use = "iterators are lazy; the futures are only waited for when iterated"]
 pub struct AsCompleted<T> {
     slots: Vec<Slot<T>>,
@@ -294,15 +294,8 @@ impl<T> Iterator for AsCompleted<T> {
             if let Some(step) = self.step() {
                 return step;
             }
-            if self.ready.take_or_park_me(&mut self.batch) {
-                continue;
-            }
-            // A wake-up may be spurious or stale; `step` re-reads the queue and the clock.
-            match self.deadline.map(time_left) {
-                None => thread::park(),
-                Some(Some(left)) => thread::park_timeout(left),
-                Some(None) => {}
-            }
+            // Wakes for a completion or the deadline; `step` then yields or times out.
+            self.ready.wait_until(&mut self.batch, self.deadline);
         }
     }
 
@@ -320,6 +313,26 @@ impl<T> Iterator for AsCompleted<T> {
 }
 
 impl<T> std::iter::FusedIterator for AsCompleted<T> {}
+
+#[cfg(feature = "stream")]
+impl<T> futures_core::Stream for AsCompleted<T> {
+    type Item = Result<Future<T>, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        AsCompleted::poll_next(self.get_mut(), cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        Iterator::size_hint(self)
+    }
+}
+
+#[cfg(feature = "stream")]
+impl<T> futures_core::FusedStream for AsCompleted<T> {
+    fn is_terminated(&self) -> bool {
+        self.ended
+    }
+}
 
 impl<T> Drop for AsCompleted<T> {
     fn drop(&mut self) {

@@ -1,10 +1,13 @@
 //! Deadlines: every timeout of this crate counts from the call that received it, like Python's
-//! `end_time = timeout + time.monotonic()`.
+//! `end_time = timeout + time.monotonic()`. Also the crate's one way to park until a deadline.
 
+use std::thread;
 use std::time::{Duration, Instant};
 
-/// The instant `timeout` from now; `None` for no timeout, and for a timeout too large to
-/// represent (which no wait can outlast anyway).
+/// The instant `timeout` from now; `None` for no timeout.
+///
+/// Saturating: a timeout too large for [`Instant`] to represent (`Duration::MAX`, say) is no
+/// deadline at all, since no wait could outlast it; it never panics or wraps.
 pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|timeout| Instant::now().checked_add(timeout))
 }
@@ -13,4 +16,36 @@ pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
 pub(crate) fn time_left(deadline: Instant) -> Option<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
     (!left.is_zero()).then_some(left)
+}
+
+/// Parks the current thread once, until it is unparked or `deadline` (if any) passes. False,
+/// without parking, if the deadline has already passed. The wake-up may be spurious: callers
+/// re-check their condition in a loop (as every caller here does).
+pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
+    match deadline {
+        None => thread::park(),
+        Some(deadline) => match time_left(deadline) {
+            Some(left) => thread::park_timeout(left),
+            None => return false,
+        },
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unrepresentable_timeout_is_no_deadline() {
+        assert_eq!(deadline_after(Some(Duration::MAX)), None);
+        assert_eq!(deadline_after(None), None);
+        let deadline = deadline_after(Some(Duration::from_secs(3600))).unwrap();
+        assert!(time_left(deadline).is_some());
+    }
+
+    #[test]
+    fn a_passed_deadline_does_not_park() {
+        assert!(!park_until(Some(Instant::now())));
+    }
 }

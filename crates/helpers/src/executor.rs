@@ -9,7 +9,7 @@ use cfutures_core::{Error, Future, Shutdown};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{MapChunked, MapOptions};
+use crate::MapOptions;
 
 /// A value that can be a task's argument or result on every executor: it can be sent to
 /// another thread and encoded for another process or machine. Implemented for every type that
@@ -26,13 +26,19 @@ pub trait TaskFn<A, R>: Fn(A) -> R + Copy + Send + Sync + 'static {}
 
 impl<A, R, F: Fn(A) -> R + Copy + Send + Sync + 'static> TaskFn<A, R> for F {}
 
-/// Python's abstract `concurrent.futures.Executor`: `submit`, `map` and `shutdown`, implemented
-/// by the thread pool, the process pool and the MPI pool.
+/// Python's abstract `concurrent.futures.Executor`: `submit`, `map` and `shutdown`, plus
+/// `map_unordered`, implemented by the thread pool, the process pool and the MPI pool.
 ///
 /// Every method has Python's semantics: `submit` after `shutdown` is [`Error::ShutDown`];
 /// `map` yields results in input order, counts its timeout from the call, surfaces a task's
 /// error at its item, and bounds what is in flight with `buffersize`; `shutdown` takes
-/// Python's two choices as a [`Shutdown`].
+/// Python's two choices as a [`Shutdown`]. The maps take every keyword argument of Python's
+/// `map` in one [`MapOptions`] (`timeout`, `chunksize`, `buffersize`) and follow
+/// [`map`](crate::map)'s rules (drop, errors, timeout) and
+/// [`map_unordered`](crate::map_unordered)'s.
+///
+/// The maps return `impl Iterator`: each pool returns its own iterator type (item by item on
+/// threads, in chunks across processes), and generic code needs only the items.
 pub trait Executor {
     /// Schedules `f(arg)` and returns its future (Python's `submit(fn, arg)`).
     fn submit<F, A, R>(&self, f: F, arg: A) -> Result<Future<R>, Error>
@@ -42,20 +48,33 @@ pub trait Executor {
         R: Payload;
 
     /// Python's `map(fn, items, timeout=, chunksize=, buffersize=)`: one result per item, in
-    /// input order. `chunksize` (in `options`) groups items into one task where the executor
-    /// benefits (the process and MPI pools); the thread pool sends each item on its own.
-    fn map<'a, F, A, R, I>(
+    /// input order. `chunksize` groups items into one task where the executor benefits (the
+    /// process and MPI pools); the thread pool sends each item on its own, as Python's does.
+    fn map<F, A, R, I>(
         &self,
         f: F,
         items: I,
         options: MapOptions,
-    ) -> Result<MapChunked<'a, R>, Error>
+    ) -> Result<impl Iterator<Item = Result<R, Error>>, Error>
     where
         F: TaskFn<A, R>,
         A: Payload,
         R: Payload,
-        I: IntoIterator<Item = A>,
-        I::IntoIter: 'a;
+        I: IntoIterator<Item = A>;
+
+    /// As [`map`](Self::map), in completion order: `(index, result)` per item, `index` being
+    /// the item's input position (see [`map_unordered`](crate::map_unordered)).
+    fn map_unordered<F, A, R, I>(
+        &self,
+        f: F,
+        items: I,
+        options: MapOptions,
+    ) -> Result<impl Iterator<Item = (usize, Result<R, Error>)>, Error>
+    where
+        F: TaskFn<A, R>,
+        A: Payload,
+        R: Payload,
+        I: IntoIterator<Item = A>;
 
     /// Python's `shutdown(wait, cancel_futures)`.
     fn shutdown(&self, how: Shutdown);

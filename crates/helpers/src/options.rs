@@ -4,36 +4,51 @@ use std::time::Duration;
 
 use cfutures_core::Error;
 
-/// Options of [`map`](crate::map) and [`map_chunked`](crate::map_chunked): Python's `timeout`
-/// and `buffersize` keyword arguments. The default is no timeout and no bound (every item is
-/// submitted during the call).
+/// Options of every map of this crate (and of every executor's `map`): Python's `timeout`,
+/// `chunksize` and `buffersize` keyword arguments. The default is no timeout, chunks of one
+/// item and no bound (every item is submitted during the call).
+///
+/// `chunksize` is read by the chunked maps ([`map_chunked`](crate::map_chunked),
+/// [`map_unordered_chunked`](crate::map_unordered_chunked)), which the process pool uses; the
+/// item-by-item maps ignore it, as Python's `ThreadPoolExecutor.map` does.
 ///
 /// ```
 /// use cfutures_helpers::MapOptions;
 /// use std::time::Duration;
 ///
-/// let options = MapOptions::new().timeout(Duration::from_secs(5)).buffersize(64);
+/// let options = MapOptions::new().timeout(Duration::from_secs(5)).chunksize(16).buffersize(64);
 /// assert_eq!(options.get_timeout(), Some(Duration::from_secs(5)));
+/// assert_eq!(options.get_chunksize(), 16);
 /// assert_eq!(options.get_buffersize(), Some(64));
 /// assert_eq!(MapOptions::default(), MapOptions::new());
+/// assert_eq!(MapOptions::new().get_chunksize(), 1);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MapOptions {
     timeout: Option<Duration>,
+    chunksize: usize,
     buffersize: Option<usize>,
 }
 
+impl Default for MapOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl MapOptions {
-    /// No timeout, no bound.
+    /// No timeout, chunks of 1, no bound.
     pub const fn new() -> Self {
         MapOptions {
             timeout: None,
+            chunksize: 1,
             buffersize: None,
         }
     }
 
     /// The whole iteration must be done within `timeout` of the `map` call; past it the
-    /// iterator yields one [`Error::Timeout`], cancels what has not started and ends.
+    /// iterator yields the timeout ([`Error::Timeout`]), cancels what has not started and
+    /// ends.
     pub const fn timeout(self, timeout: Duration) -> Self {
         self.timeout_opt(Some(timeout))
     }
@@ -42,6 +57,14 @@ impl MapOptions {
     /// that pass their caller's option through).
     pub const fn timeout_opt(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Items per submission for the chunked maps (Python's `chunksize`, default 1): one round
+    /// trip per chunk instead of per item. Must be at least 1; [`validate`](Self::validate)
+    /// rejects 0 with [`Error::InvalidArgument`], like Python's `ValueError`.
+    pub const fn chunksize(mut self, chunksize: usize) -> Self {
+        self.chunksize = chunksize;
         self
     }
 
@@ -64,13 +87,19 @@ impl MapOptions {
         self.timeout
     }
 
+    /// Items per chunk (1 unless set).
+    pub const fn get_chunksize(&self) -> usize {
+        self.chunksize
+    }
+
     /// The bound on items in flight, if any.
     pub const fn get_buffersize(&self) -> Option<usize> {
         self.buffersize
     }
 
-    /// Checks the options as `map` does: a zero `buffersize` is an
-    /// [`Error::InvalidArgument`] with Python's message.
+    /// Checks the options as every map does, with Python's messages and in Python's order
+    /// (`ProcessPoolExecutor.map` checks `chunksize` before `Executor.map` checks
+    /// `buffersize`): a zero `chunksize` or `buffersize` is an [`Error::InvalidArgument`].
     ///
     /// ```
     /// use cfutures_core::Error;
@@ -78,8 +107,13 @@ impl MapOptions {
     ///
     /// let err = MapOptions::new().buffersize(0).validate().unwrap_err();
     /// assert_eq!(err, Error::InvalidArgument("buffersize must be None or > 0".into()));
+    /// let err = MapOptions::new().chunksize(0).buffersize(0).validate().unwrap_err();
+    /// assert_eq!(err, Error::InvalidArgument("chunksize must be >= 1.".into()));
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
+        if self.chunksize == 0 {
+            return Err(Error::InvalidArgument("chunksize must be >= 1.".into()));
+        }
         if self.buffersize == Some(0) {
             return Err(Error::InvalidArgument(
                 "buffersize must be None or > 0".into(),

@@ -1,52 +1,46 @@
-//! The engine of `map` and `map_chunked`: submit lazily or eagerly, wait on the oldest
-//! submission, hand its outcome over in input order.
+//! The engine of the ordered maps (`map`, `map_chunked`): Python's `Executor.map`. Submit
+//! lazily or eagerly, wait on the oldest submission, hand its outcome over in input order.
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use cfutures_core::{Error, Future};
+use cfutures_core::Error;
 
 use crate::deadline::{deadline_after, time_left};
 use crate::options::MapOptions;
-
-/// One submission: its future (or the error `submit` returned) and how many input items it
-/// covers (1 for `map`, the chunk's length for `map_chunked`).
-pub(crate) struct Unit<T> {
-    pub(crate) future: Result<Future<T>, Error>,
-    pub(crate) items: usize,
-}
-
-/// Pulls the next input and submits it; `None` when the input is exhausted.
-pub(crate) type Source<'a, T> = Box<dyn FnMut() -> Option<Unit<T>> + 'a>;
+use crate::units::{Source, Unit, take_outcome};
 
 /// What the engine hands over next.
-pub(crate) enum Step<T> {
+pub(crate) enum Step<U> {
     /// The outcome of the oldest submission.
     Value {
-        outcome: Result<T, Error>,
+        outcome: Result<U, Error>,
         items: usize,
     },
     /// The deadline passed; everything not yielded was cancelled and the iteration is over.
     TimedOut(Error),
 }
 
-pub(crate) struct Ordered<'a, T> {
+pub(crate) struct Ordered<Src, U> {
     /// `None` once the input is exhausted, after a submit error, or at the end.
-    source: Option<Source<'a, T>>,
+    source: Option<Src>,
     /// Submitted and not yet handed over, oldest first.
-    in_flight: VecDeque<Unit<T>>,
+    in_flight: VecDeque<Unit<U>>,
     buffersize: Option<usize>,
     deadline: Option<Instant>,
     /// Input items submitted so far, and handed over so far.
     submitted: usize,
     yielded: usize,
+    /// Whether iteration has begun: only a started iteration cancels on drop (CPython's
+    /// generator runs its cancelling `finally` only once it has started; bpo-11777).
+    started: bool,
     ended: bool,
 }
 
-impl<'a, T> Ordered<'a, T> {
+impl<Src: Source<Output = U>, U> Ordered<Src, U> {
     /// Validates `options` and submits what the call must submit: everything (Python's
     /// eager list) or the first `buffersize` units.
-    pub(crate) fn start(source: Source<'a, T>, options: MapOptions) -> Result<Self, Error> {
+    pub(crate) fn start(source: Src, options: MapOptions) -> Result<Self, Error> {
         options.validate()?;
         let mut this = Ordered {
             source: Some(source),
@@ -55,11 +49,13 @@ impl<'a, T> Ordered<'a, T> {
             deadline: deadline_after(options.get_timeout()),
             submitted: 0,
             yielded: 0,
+            started: false,
             ended: false,
         };
         if this.buffersize.is_some() {
             this.refill();
-            // As in Python, an error submitting the first window is raised from the call.
+            // As in Python, an error submitting the first window is raised from the call (and,
+            // the iteration never having started, what was submitted runs).
             if matches!(this.in_flight.back(), Some(Unit { future: Err(_), .. })) {
                 let refused = this.in_flight.pop_back().map(|unit| unit.future);
                 if let Some(Err(error)) = refused {
@@ -68,8 +64,8 @@ impl<'a, T> Ordered<'a, T> {
             }
         } else {
             while let Some(unit) = this.pull() {
-                // Without a bound, Python's `map` raises a submit error from the call itself;
-                // dropping `this` cancels what was already submitted (Python leaves it to run).
+                // Without a bound, Python's `map` raises a submit error from the call itself
+                // and leaves what was already submitted to run; so does dropping `this`.
                 let future = unit.future?;
                 this.submitted += unit.items;
                 this.in_flight.push_back(Unit {
@@ -82,8 +78,8 @@ impl<'a, T> Ordered<'a, T> {
         Ok(this)
     }
 
-    fn pull(&mut self) -> Option<Unit<T>> {
-        let unit = self.source.as_mut()?();
+    fn pull(&mut self) -> Option<Unit<U>> {
+        let unit = self.source.as_mut()?.next_unit();
         if unit.is_none() {
             self.source = None;
         }
@@ -108,10 +104,11 @@ impl<'a, T> Ordered<'a, T> {
     }
 
     /// Waits for the oldest submission and hands its outcome over.
-    pub(crate) fn next_step(&mut self) -> Option<Step<T>> {
+    pub(crate) fn next_step(&mut self) -> Option<Step<U>> {
         if self.ended {
             return None;
         }
+        self.started = true;
         self.refill();
         let Some(unit) = self.in_flight.pop_front() else {
             self.end();
@@ -146,7 +143,9 @@ impl<'a, T> Ordered<'a, T> {
             items,
         })
     }
+}
 
+impl<Src, U> Ordered<Src, U> {
     /// Submissions waiting to be handed over, and whether more input may follow.
     pub(crate) fn size_hint(&self) -> (usize, Option<usize>) {
         if self.ended {
@@ -181,18 +180,12 @@ impl<'a, T> Ordered<'a, T> {
     }
 }
 
-impl<T> Drop for Ordered<'_, T> {
+impl<Src, U> Drop for Ordered<Src, U> {
     fn drop(&mut self) {
-        self.end();
+        // A map that was never iterated lets its submissions run (bpo-11777); its handles are
+        // simply released.
+        if self.started {
+            self.end();
+        }
     }
-}
-
-/// Moves the value out of the future (waiting for it, and running its task inline where its
-/// executor allows that). The engine holds the only handle unless `submit` kept a clone.
-fn take_outcome<T>(future: Future<T>) -> Result<T, Error> {
-    future.into_inner().unwrap_or_else(|| {
-        Err(Error::InvalidState(
-            "map cannot move the result out: another handle to its future is alive".into(),
-        ))
-    })
 }

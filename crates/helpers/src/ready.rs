@@ -9,6 +9,10 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Wake, Waker};
 use std::thread::{self, Thread};
+use std::time::Instant;
+
+use crate::deadline::park_until;
+use crate::sync::lock;
 
 /// Who to tell about the next push.
 enum Consumer {
@@ -50,11 +54,7 @@ impl Ready {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // Nothing that can panic runs under this lock (wakers are called after it is
-        // released), so a poisoned lock cannot hide a torn update.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.inner)
     }
 
     /// Records that the future at `index` is done and tells a waiting consumer.
@@ -86,6 +86,21 @@ impl Ready {
         }
         inner.consumer = Some(Consumer::Thread(thread::current()));
         false
+    }
+
+    /// Blocks the current thread until something is queued, and moves it into `out` (which
+    /// must be empty): true; false if `deadline` passed first with nothing queued. The one
+    /// park loop of the crate's blocking waits; spurious and stale wake-ups end here.
+    pub(crate) fn wait_until(&self, out: &mut Vec<usize>, deadline: Option<Instant>) -> bool {
+        loop {
+            if self.take_or_park_me(out) {
+                return true;
+            }
+            if !park_until(deadline) {
+                self.forget_consumer();
+                return self.take(out);
+            }
+        }
     }
 
     /// As [`take`](Self::take), but when nothing is queued `waker` is recorded so that the

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, Thread};
 use std::time::Instant;
 
+use crate::deadline::park_until;
 use crate::ready::Ready;
 
 /// Stops the timer thread when dropped.
@@ -30,18 +31,13 @@ impl Timer {
             .name("cfutures-deadline".into())
             .stack_size(64 * 1024)
             .spawn(move || {
-                loop {
-                    if stop_flag.load(Ordering::Acquire) {
-                        return;
-                    }
-                    let now = Instant::now();
-                    if now >= deadline {
+                // May wake early (spuriously, or because the timer was stopped): the loop
+                // re-checks both conditions.
+                while !stop_flag.load(Ordering::Acquire) {
+                    if !park_until(Some(deadline)) {
                         ready.wake_consumer();
                         return;
                     }
-                    // May wake early (spuriously, or because the timer was stopped): the loop
-                    // re-checks both conditions.
-                    thread::park_timeout(deadline - now);
                 }
             })
             .ok()?;
@@ -54,6 +50,9 @@ impl Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
+        // ORDERING: the flag publishes nothing but itself (the thread reads no other data the
+        // dropping side wrote); Release/Acquire only keeps the intent readable. The unpark
+        // that follows is what makes the thread look again.
         self.stop.store(true, Ordering::Release);
         self.thread.unpark();
     }

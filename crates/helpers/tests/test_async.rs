@@ -140,3 +140,47 @@ fn poll_next_adapts_to_a_stream_shape() {
     assert_eq!(completed.poll_next(&mut cx), Poll::Ready(Some(Ok(f1))));
     assert_eq!(completed.poll_next(&mut cx), Poll::Ready(None));
 }
+
+#[test]
+fn completion_set_next_async_is_woken_by_a_completion_on_another_thread() {
+    const N: usize = 500;
+    let mut set = cfutures_helpers::CompletionSet::new();
+    let (promises, futures): (Vec<_>, Vec<_>) = (0..N).map(|_| Promise::new()).unzip();
+    set.extend(futures);
+    let producer = thread::spawn(move || {
+        for (n, promise) in promises.into_iter().enumerate() {
+            promise.set_result(n).unwrap();
+        }
+    });
+    let (seen, _wakes) = block_on(async {
+        let mut seen = vec![false; N];
+        while let Some(future) = set.next_async().await {
+            seen[*future.result().unwrap()] = true;
+        }
+        seen
+    });
+    assert!(seen.iter().all(|&s| s));
+    producer.join().unwrap();
+}
+
+#[cfg(feature = "stream")]
+#[test]
+fn as_completed_is_a_fused_stream() {
+    use futures_core::{FusedStream, Stream};
+    use std::pin::Pin;
+
+    let (promise, future) = Promise::new();
+    let mut completed = as_completed([future.clone()], None);
+    let producer = thread::spawn(move || promise.set_result(1).unwrap());
+    let ((first, end), _wakes) = block_on(std::future::poll_fn(|cx| {
+        let first = match Pin::new(&mut completed).poll_next(cx) {
+            Poll::Ready(item) => item,
+            Poll::Pending => return Poll::Pending,
+        };
+        Poll::Ready((first, Pin::new(&mut completed).poll_next(cx)))
+    }));
+    assert_eq!(first, Some(Ok(future)));
+    assert_eq!(end, Poll::Ready(None));
+    assert!(completed.is_terminated());
+    producer.join().unwrap();
+}

@@ -42,7 +42,7 @@ fn test_map() {
                 .collect::<Vec<_>>()
         }))
     };
-    let results: Vec<u64> = map_chunked((0..10).zip(0..10), 3, submit, MapOptions::new())
+    let results: Vec<u64> = map_chunked((0..10).zip(0..10), submit, MapOptions::new().chunksize(3))
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -84,9 +84,8 @@ fn test_map_exception() {
     };
     let mut i = map_chunked(
         [5, 5, 5, 5].into_iter().zip([2, 0, 3, 5]),
-        3,
         submit,
-        MapOptions::new(),
+        MapOptions::new().chunksize(3),
     )
     .unwrap();
     assert_eq!(i.next(), Some(Ok((2, 1))));
@@ -215,17 +214,18 @@ fn test_map_close() {
         );
     }
 
-    // A running task is not cancelled: it finishes, and its value is dropped.
+    // A running task is not cancelled: it finishes, and its value is dropped. One worker:
+    // item 0 is yielded, item 1 is running when the iterator goes, item 2 is pending.
     let executor = TestExecutor::new(1);
     let started = Event::new();
     let release = Event::new();
     let finished = Arc::new(AtomicUsize::new(0));
-    let i = map(
-        0..2,
+    let mut i = map(
+        0..3,
         |x| {
             let (started, release, finished) = (started.clone(), release.clone(), finished.clone());
             Ok(executor.submit(move || {
-                if x == 0 {
+                if x == 1 {
                     started.set();
                     release.wait();
                 }
@@ -235,11 +235,12 @@ fn test_map_close() {
         MapOptions::new(),
     )
     .unwrap();
+    assert_eq!(i.next(), Some(Ok(())));
     started.wait();
-    drop(i); // item 0 runs, item 1 is pending on the one worker: it is cancelled
+    drop(i); // item 1 runs on, item 2 is cancelled
     release.set();
     drop(executor);
-    assert_eq!(finished.load(Ordering::SeqCst), 1);
+    assert_eq!(finished.load(Ordering::SeqCst), 2);
 }
 
 #[test]
@@ -261,16 +262,14 @@ fn test_map_buffersize_value_validation() {
 
     let result = map_chunked(
         0..4,
-        2,
         |chunk: Vec<i32>| Ok(common::finished(chunk.into_iter().map(Ok).collect())),
-        MapOptions::new().buffersize(0),
+        MapOptions::new().chunksize(2).buffersize(0),
     );
     assert!(matches!(result, Err(Error::InvalidArgument(_))));
     let result = map_chunked(
         0..4,
-        0,
         |chunk: Vec<i32>| Ok(common::finished(chunk.into_iter().map(Ok).collect())),
-        MapOptions::new(),
+        MapOptions::new().chunksize(0),
     );
     assert_eq!(
         result.err(),
@@ -431,7 +430,8 @@ fn buffersize_runs_an_endless_input_in_bounded_memory() {
 
 #[test]
 fn submit_errors() {
-    // Without buffersize: returned from the call, and what was submitted is cancelled.
+    // Without buffersize: returned from the call, and what was submitted runs (Python's list
+    // comprehension raises before any generator exists to cancel it).
     let mut promises = Vec::new();
     let result = map(
         0..4,
@@ -448,7 +448,7 @@ fn submit_errors() {
     assert_eq!(result.err(), Some(Error::ShutDown));
     assert_eq!(promises.len(), 2);
     for promise in &promises {
-        assert!(!promise.set_running_or_notify_cancel(), "cancelled");
+        assert!(promise.set_running_or_notify_cancel(), "not cancelled");
     }
 
     // With buffersize, during the call: returned from the call too.
@@ -466,7 +466,7 @@ fn submit_errors() {
         MapOptions::new().buffersize(3),
     );
     assert_eq!(result.err(), Some(Error::ShutDown));
-    assert!(!promises[0].set_running_or_notify_cancel(), "cancelled");
+    assert!(promises[0].set_running_or_notify_cancel(), "not cancelled");
 
     // With buffersize, later: surfaces at its item, then no more input is pulled.
     let pulled = Cell::new(0);
@@ -520,7 +520,6 @@ fn map_chunked_failures_cover_each_item_of_the_chunk() {
     let mut n = 0;
     let results: Vec<Result<i32, Error>> = map_chunked(
         0..7,
-        3,
         |chunk: Vec<i32>| {
             n += 1;
             let (promise, future) = Promise::new();
@@ -531,7 +530,7 @@ fn map_chunked_failures_cover_each_item_of_the_chunk() {
             }
             Ok(future)
         },
-        MapOptions::new(),
+        MapOptions::new().chunksize(3),
     )
     .unwrap()
     .collect();
@@ -552,12 +551,11 @@ fn map_chunked_buffersize_counts_chunks() {
     let chunks = Cell::new(0);
     let mut i = map_chunked(
         0u32..,
-        4,
         |chunk: Vec<u32>| {
             chunks.set(chunks.get() + 1);
             Ok(common::finished(chunk.into_iter().map(Ok).collect()))
         },
-        MapOptions::new().buffersize(2),
+        MapOptions::new().chunksize(4).buffersize(2),
     )
     .unwrap();
     assert_eq!(chunks.get(), 2);
@@ -572,7 +570,6 @@ fn map_chunked_timeout_yields_once_and_ends() {
     let mut held = Vec::new();
     let mut i = map_chunked(
         0..6,
-        2,
         |chunk: Vec<i32>| {
             let (promise, future) = Promise::new();
             if chunk[0] == 0 {
@@ -581,7 +578,7 @@ fn map_chunked_timeout_yields_once_and_ends() {
             held.push(promise);
             Ok(future)
         },
-        MapOptions::new().timeout(Duration::ZERO),
+        MapOptions::new().chunksize(2).timeout(Duration::ZERO),
     )
     .unwrap();
     assert_eq!(i.next(), Some(Ok(0)));
@@ -596,4 +593,61 @@ fn map_chunked_timeout_yields_once_and_ends() {
     assert_eq!(i.next(), None);
     drop(i);
     assert!(held[1..].iter().all(|p| !p.set_running_or_notify_cancel()));
+}
+
+#[test]
+fn test_map_submits_without_iteration() {
+    // bpo-11777: a map that is never iterated still runs every task (CPython's generator never
+    // started, so its `finally` that cancels never runs). One worker, held by the first task
+    // until the map is dropped, so the others are still pending when it goes.
+    let executor = TestExecutor::new(1);
+    let release = Event::new();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let i = map(
+        0..10,
+        |x| {
+            let (release, finished) = (release.clone(), finished.clone());
+            Ok(executor.submit(move || {
+                if x == 0 {
+                    release.wait();
+                }
+                finished.fetch_add(1, Ordering::SeqCst);
+            }))
+        },
+        MapOptions::new(),
+    )
+    .unwrap();
+    drop(i);
+    release.set();
+    drop(executor); // Python's shutdown(wait=True): runs what is queued
+    assert_eq!(finished.load(Ordering::SeqCst), 10);
+}
+
+#[test]
+fn a_never_iterated_map_with_buffersize_runs_its_first_window_only() {
+    // CPython's `test_map_buffersize_when_buffer_is_full`: the call submits `buffersize` items,
+    // which run although the map is never iterated; the rest of the input is never pulled.
+    let executor = TestExecutor::new(1);
+    let release = Event::new();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let mut ints = 0..4;
+    let i = map(
+        ints.by_ref(),
+        |x| {
+            let (release, finished) = (release.clone(), finished.clone());
+            Ok(executor.submit(move || {
+                if x == 0 {
+                    release.wait();
+                }
+                finished.fetch_add(1, Ordering::SeqCst);
+            }))
+        },
+        MapOptions::new().buffersize(2),
+    )
+    .unwrap();
+    drop(i);
+    release.set();
+    drop(executor);
+    assert_eq!(finished.load(Ordering::SeqCst), 2);
+    assert_eq!(ints.next(), Some(2));
 }

@@ -146,12 +146,7 @@ pub fn quiet_panics() {
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("");
+            let message = cfutures_core::unwind::panic_message(info.payload());
             if !message.contains("divide by zero") && !message.contains("expected panic") {
                 default(info);
             }
