@@ -26,9 +26,10 @@ fn sum_of_squares(n: u64) -> u64 {
 async fn main() -> Result<(), Error> {
     let pool = ThreadPoolExecutor::new(4)?;
 
-    // A tokio task awaits a pool future: the pool's worker wakes it when the result is in.
+    // A pool future is a std future: tokio can run it as a task of its own, woken by the
+    // pool's worker when the result is in.
     let future = pool.submit(|| sum_of_squares(1_000))?;
-    let task = tokio::spawn(async move { future.await });
+    let task = tokio::spawn(future);
     let total = task.await.expect("the tokio task did not panic")?;
     println!("tokio task: sum of squares to 1000 = {total}");
 

@@ -97,4 +97,5 @@ pub use executor::{Executor, Payload, TaskFn};
 pub use map::{Map, map};
 pub use map_unordered::{MapUnordered, MapUnorderedChunked, map_unordered, map_unordered_chunked};
 pub use options::MapOptions;
+pub use units::{SubmitChunk, SubmitItem};
 pub use wait::{DoneAndNotDone, ReturnWhen, wait};

@@ -4,6 +4,23 @@
 
 use cfutures_core::{Error, Future};
 
+/// How a map submits one item: a function from the item to its task's future. Implemented by
+/// every such closure; named so that executors can write the types of the maps they return
+/// (`Map<I, impl SubmitItem<A, T>, T>`).
+pub trait SubmitItem<A, T>: FnMut(A) -> Result<Future<T>, Error> {}
+
+impl<A, T, S: FnMut(A) -> Result<Future<T>, Error>> SubmitItem<A, T> for S {}
+
+/// How a chunked map submits one chunk: a function from the chunk's items to the future of
+/// their results (one `Result` per item, in order). Named for the same reason as
+/// [`SubmitItem`].
+pub trait SubmitChunk<A, T>: FnMut(Vec<A>) -> Result<Future<Vec<Result<T, Error>>>, Error> {}
+
+impl<A, T, S> SubmitChunk<A, T> for S where
+    S: FnMut(Vec<A>) -> Result<Future<Vec<Result<T, Error>>>, Error>
+{
+}
+
 /// One submission: its future (or the error `submit` returned) and how many input items it
 /// covers (1 item by item, the chunk's length in chunks).
 pub(crate) struct Unit<U> {

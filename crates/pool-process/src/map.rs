@@ -4,7 +4,9 @@
 //! `buffersize` and cancel-on-drop rules; this file only turns a chunk into one task.
 
 use cfutures_core::Error;
-use cfutures_helpers::{MapChunked, MapOptions, map_chunked};
+use cfutures_helpers::{
+    MapChunked, MapOptions, MapUnorderedChunked, SubmitChunk, map_chunked, map_unordered_chunked,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -39,20 +41,19 @@ impl ProcessPoolExecutor {
     /// assert_eq!(odd, [false, true, false, true, false]);
     /// # cfutures_process::init();
     /// ```
-    pub fn map<'a, F, A, R, I>(
+    pub fn map<F, A, R, I>(
         &self,
         f: F,
         items: I,
         chunksize: usize,
-    ) -> Result<MapChunked<'a, R>, Error>
+    ) -> Result<MapChunked<I::IntoIter, impl SubmitChunk<A, R> + use<F, A, R, I>, R>, Error>
     where
         F: Fn(A) -> R + Copy + Send + 'static,
         I: IntoIterator<Item = A>,
-        I::IntoIter: 'a,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.map_with(f, items, chunksize, MapOptions::new())
+        self.map_with(f, items, MapOptions::new().chunksize(chunksize))
     }
 
     /// [`map`](Self::map) with Python's other keyword arguments: `timeout` (counted from this
@@ -61,12 +62,13 @@ impl ProcessPoolExecutor {
     /// an endless input runs in bounded memory).
     ///
     /// ```
-    /// use cfutures_process::{MapOptions, ProcessPoolExecutor};
+    /// use cfutures_helpers::MapOptions;
+    /// use cfutures_process::ProcessPoolExecutor;
     ///
     /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
-    /// let options = MapOptions::new().buffersize(2);
+    /// let options = MapOptions::new().chunksize(4).buffersize(2);
     /// let first: Vec<u64> = pool
-    ///     .map_with(|n: u64| n * 10, 0u64.., 4, options)
+    ///     .map_with(|n: u64| n * 10, 0u64.., options)
     ///     .unwrap()
     ///     .take(6)
     ///     .map(Result::unwrap)
@@ -74,36 +76,77 @@ impl ProcessPoolExecutor {
     /// assert_eq!(first, [0, 10, 20, 30, 40, 50]);
     /// # cfutures_process::init();
     /// ```
-    pub fn map_with<'a, F, A, R, I>(
+    pub fn map_with<F, A, R, I>(
         &self,
         f: F,
         items: I,
-        chunksize: usize,
         options: MapOptions,
-    ) -> Result<MapChunked<'a, R>, Error>
+    ) -> Result<MapChunked<I::IntoIter, impl SubmitChunk<A, R> + use<F, A, R, I>, R>, Error>
     where
         F: Fn(A) -> R + Copy + Send + 'static,
         I: IntoIterator<Item = A>,
-        I::IntoIter: 'a,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        if chunksize < 1 {
-            return Err(Error::InvalidArgument("chunksize must be >= 1.".into()));
-        }
+        map_chunked(items, self.chunk_submitter(f)?, options)
+    }
+
+    /// `map` in completion order (`multiprocessing`'s `imap_unordered`): yields
+    /// `(index, result)` for each item as its chunk finishes, `index` being the item's
+    /// position in the input; a chunk's items come out together, in input order. `options`
+    /// as for [`map_with`](Self::map_with). See [`cfutures_helpers::map_unordered_chunked`].
+    ///
+    /// ```
+    /// use cfutures_helpers::MapOptions;
+    /// use cfutures_process::ProcessPoolExecutor;
+    ///
+    /// fn is_prime(n: u64) -> bool {
+    ///     n > 1 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+    /// }
+    ///
+    /// let pool = ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
+    /// let numbers = [1_000_003u64, 15, 97, 1_000_000];
+    /// let mut primes: Vec<u64> = pool
+    ///     .map_unordered(is_prime, numbers, MapOptions::new())
+    ///     .unwrap()
+    ///     .filter(|(_, prime)| *prime.as_ref().unwrap())
+    ///     .map(|(index, _)| numbers[index])
+    ///     .collect();
+    /// primes.sort();
+    /// assert_eq!(primes, [97, 1_000_003]);
+    /// # cfutures_process::init();
+    /// ```
+    pub fn map_unordered<F, A, R, I>(
+        &self,
+        f: F,
+        items: I,
+        options: MapOptions,
+    ) -> Result<MapUnorderedChunked<I::IntoIter, impl SubmitChunk<A, R> + use<F, A, R, I>, R>, Error>
+    where
+        F: Fn(A) -> R + Copy + Send + 'static,
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        map_unordered_chunked(items, self.chunk_submitter(f)?, options)
+    }
+
+    /// The chunk submission both maps use: a chunk travels as one message and runs as one
+    /// task. The iterator holds the pool's shared state, not a borrow of the pool.
+    fn chunk_submitter<F, A, R>(&self, f: F) -> Result<impl SubmitChunk<A, R> + use<F, A, R>, Error>
+    where
+        F: Fn(A) -> R + Copy + Send + 'static,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
         let call = entry::chunk_call::<F, A, R>(&f)?;
         let inner = self.inner().clone();
-        map_chunked(
-            items,
-            chunksize,
-            move |chunk: Vec<A>| {
-                inner.submit_encoded(
-                    call,
-                    |out| postcard::to_io(&chunk, out).map(drop),
-                    |promise| Box::new(ChunkPending::<R> { promise }),
-                )
-            },
-            options,
-        )
+        Ok(move |chunk: Vec<A>| {
+            inner.submit_encoded(
+                call,
+                |out| postcard::to_io(&chunk, out).map(drop),
+                |promise| Box::new(ChunkPending::<R> { promise }),
+            )
+        })
     }
 }

@@ -193,9 +193,11 @@ fn a_panicking_item_fails_only_itself_and_map_goes_on() {
 #[test]
 fn map_with_a_buffersize_takes_an_endless_input() {
     let pool = pool(2);
-    let options = cfutures_process::MapOptions::new().buffersize(3);
+    let options = cfutures_helpers::MapOptions::new()
+        .chunksize(5)
+        .buffersize(3);
     let got: Vec<u64> = pool
-        .map_with(|x: u64| x + 1, 0u64.., 5, options)
+        .map_with(|x: u64| x + 1, 0u64.., options)
         .unwrap()
         .take(23)
         .collect::<Result<_, _>>()
@@ -495,7 +497,7 @@ fn futures_work_with_await() {
     let pool = pool(1);
     let future = pool.submit(|x: u8| x as u32 * 1000, 7).unwrap();
     // A minimal executor: park until woken.
-    let value = block_on(async move { future.await });
+    let value = block_on(future);
     assert_eq!(value, Ok(7000));
 }
 

@@ -2,12 +2,12 @@
 //! interface, so code written against it runs on threads, processes or MPI ranks.
 
 use cfutures_core::{Error, Future, Shutdown};
-use cfutures_helpers::{Executor, MapChunked, MapOptions, Payload, TaskFn, map_chunked};
+use cfutures_helpers::{Executor, MapOptions, Payload, TaskFn};
 
 use crate::pool::ThreadPoolExecutor;
 
-/// Python's `Executor` interface on the thread pool. `submit` and `shutdown` are the inherent
-/// methods; `map` submits each item as its own task (a chunk of one): as in CPython's
+/// Python's `Executor` interface on the thread pool: the inherent `submit`, `map_with`,
+/// `map_unordered` and `shutdown`. The maps submit each item as its own task: as in CPython's
 /// `ThreadPoolExecutor.map`, `chunksize` is ignored, since a thread pool has no round trip
 /// to save. Arguments and results stay in this process (nothing is serialised); the `Payload`
 /// bound only keeps code portable to the other executors.
@@ -41,30 +41,34 @@ impl Executor for ThreadPoolExecutor {
         ThreadPoolExecutor::submit(self, move || f(arg))
     }
 
-    fn map<'a, F, A, R, I>(
+    fn map<F, A, R, I>(
         &self,
         f: F,
         items: I,
         options: MapOptions,
-    ) -> Result<MapChunked<'a, R>, Error>
+    ) -> Result<impl Iterator<Item = Result<R, Error>>, Error>
     where
         F: TaskFn<A, R>,
         A: Payload,
         R: Payload,
         I: IntoIterator<Item = A>,
-        I::IntoIter: 'a,
     {
-        // The iterator may outlive this borrow of the pool, so it holds the pool's shared
-        // state (submitting after the pool is dropped is `Error::ShutDown`, as after shutdown).
-        let registry = std::sync::Arc::clone(self.registry());
-        map_chunked(
-            items,
-            1,
-            move |chunk: Vec<A>| {
-                registry.submit_fn(move || chunk.into_iter().map(|item| Ok(f(item))).collect())
-            },
-            options,
-        )
+        self.map_with(f, items, options)
+    }
+
+    fn map_unordered<F, A, R, I>(
+        &self,
+        f: F,
+        items: I,
+        options: MapOptions,
+    ) -> Result<impl Iterator<Item = (usize, Result<R, Error>)>, Error>
+    where
+        F: TaskFn<A, R>,
+        A: Payload,
+        R: Payload,
+        I: IntoIterator<Item = A>,
+    {
+        ThreadPoolExecutor::map_unordered(self, f, items, options)
     }
 
     fn shutdown(&self, how: Shutdown) {

@@ -82,6 +82,3 @@ pub use pool::ThreadPoolExecutor;
 pub use scope::Scope;
 #[cfg(not(loom))]
 pub use stats::Stats;
-
-#[cfg(not(loom))]
-pub use cfutures_helpers::{Map, MapOptions};

@@ -10,7 +10,8 @@ use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::Duration;
 
 use cfutures_core::{Error, Shutdown};
-use cfutures_thread::{MapOptions, ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers};
+use cfutures_helpers::MapOptions;
+use cfutures_thread::{ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers};
 use common::{Event, Semaphore};
 
 fn pool() -> ThreadPoolExecutor {
