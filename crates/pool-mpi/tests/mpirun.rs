@@ -450,7 +450,10 @@ mod ranks {
     /// The generic function: written once against the trait.
     fn primes_on<E: Executor>(executor: &E) -> Result<Vec<bool>, Error> {
         fn is_prime(n: u64) -> bool {
-            n > 1 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
+            n > 1
+                && (2..)
+                    .take_while(|d| d * d <= n)
+                    .all(|d| !n.is_multiple_of(d))
         }
         let numbers = [2u64, 15, 97, 1_000_003];
         let futures: Vec<_> = numbers
