@@ -15,13 +15,15 @@ usage: cargo xtask <task>
 
 tasks:
   bench [--quick] [--filter NAME] [--report-only]
-      Runs the criterion benchmarks of the `cfutures` package, the memory benchmark and the
-      CPython baseline (benches/python_baseline.py), prints one table of medians and ratios
+      Runs the criterion benchmarks of the `cfutures` package, the memory benchmark, the
+      CPython baseline (benches/python_baseline.py) and the MPI rows X1-X4 (cfutures-mpi
+      beside mpi4py.futures, each under `mpirun --oversubscribe -n 3`; mpi4py is installed
+      into target/xtask-bench/venv on first use), prints one table of medians and ratios
       (cfutures / peer: below 1 means cfutures is faster) and writes
       target/xtask-bench/{report.md,report.json,ratios.svg}.
         --quick        short measurements (the whole run takes a couple of minutes)
         --filter NAME  only the benchmarks whose `scenario/impl` contains NAME (e.g. T1, P2,
-                       rayon, T4/cfutures)
+                       rayon, T4/cfutures; X for the MPI rows only)
         --report-only  skip measuring; rebuild the report from the last run's results
   valgrind [-p PACKAGE]... [-- TEST-ARGS...]
       Runs the tests of cfutures-core and cfutures-thread under valgrind memcheck; fails on

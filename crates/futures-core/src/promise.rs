@@ -88,6 +88,22 @@ impl<T> Promise<T> {
             .map_err(|(e, _)| e)
     }
 
+    /// Cancels the future if it is still pending, as [`Future::cancel`] does, from the
+    /// producer's side: an executor cancelling queued work (`shutdown` with `cancel_futures`)
+    /// holds only promises. Returns `true` if the future is cancelled after the call.
+    ///
+    /// ```
+    /// use cfutures_core::{Error, Promise};
+    ///
+    /// let (promise, future) = Promise::<u8>::new();
+    /// assert!(promise.cancel());
+    /// assert!(!promise.set_running_or_notify_cancel());
+    /// assert_eq!(future.result(), Err(Error::Cancelled));
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.shared.cancel()
+    }
+
     /// True once the future is finished or cancelled.
     pub fn is_done(&self) -> bool {
         crate::state::is_terminal(self.shared.word())

@@ -5,13 +5,15 @@
 //! 2. The criterion targets (`core`, `thread`, `process`), writing their results to
 //!    `target/xtask-bench/criterion` (`CRITERION_HOME`), emptied first so that only this
 //!    run's numbers are read; the plain targets `memory` (M1) and `latency` (T2 back to
-//!    back, I1, I2) and `benches/python_baseline.py` write records to `target/xtask-bench/raw/`.
+//!    back, I1, I2) and `benches/python_baseline.py` write records to `target/xtask-bench/raw/`,
+//!    and so do the MPI jobs (X1-X4, `mpi.rs`): cfutures-mpi and mpi4py.futures under `mpirun`.
 //! 3. The medians become records, ratios are taken against cfutures in each scenario, and
 //!    the table is printed and written (`report.md`, `report.json`, `ratios.svg`, and
 //!    `ratios.png` when `rsvg-convert` is installed).
 
 mod criterion;
 mod machine;
+mod mpi;
 mod options;
 mod plot;
 mod record;
@@ -153,7 +155,7 @@ fn measure(options: &Options, paths: &Paths) -> Result<(Machine, Vec<String>), S
         run::Executables::new()
     } else {
         eprintln!("==> building the benchmarks ({})", names.join(", "));
-        run::build(paths, &names)?
+        run::build(paths, &run::cfutures_benches(&names))?
     };
     let exe = |name: &str| {
         executables
@@ -174,6 +176,7 @@ fn measure(options: &Options, paths: &Paths) -> Result<(Machine, Vec<String>), S
         .filter(|s| s.cpython && options.selects(s.id, "cpython"))
         .count();
     total += python_count;
+    total += mpi::count(options);
 
     eprintln!(
         "==> measuring{} ({total} benchmarks)",
@@ -227,6 +230,7 @@ fn measure(options: &Options, paths: &Paths) -> Result<(Machine, Vec<String>), S
             )?;
         }
     }
+    failures.extend(mpi::measure(options, paths, &mut progress));
     eprintln!("==> measured in {:.0} s", progress.elapsed_secs());
     Ok((machine, failures))
 }
@@ -247,7 +251,9 @@ fn collect(options: &Options, paths: &Paths) -> Result<Vec<Record>, String> {
             &paths.raw().join(format!("{}.json", target.name)),
         )?);
     }
-    records.extend(run::read_records(&paths.raw().join("python.json"))?);
+    for file in ["python.json", "mpi.json", "mpi4py.json"] {
+        records.extend(run::read_records(&paths.raw().join(file))?);
+    }
     records.retain(|r| options.selects(&r.scenario, &r.implementation));
     // The cells that cannot be measured say so, in the scenarios this run measured.
     for (scenario, implementation, note) in spec::NOT_MEASURED {

@@ -21,8 +21,11 @@ pub struct Record {
     /// Resident bytes per item (memory scenarios).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_per_item: Option<f64>,
-    /// cfutures' cost / this implementation's cost (time, or memory; for throughput the
-    /// inverse ratio of items per second): below 1 means cfutures is better.
+    /// A fraction: of one core (CPU scenarios) or of the ideal speedup (efficiency scenarios).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<f64>,
+    /// cfutures' cost / this implementation's cost (time, memory or CPU; for throughput and
+    /// efficiency the inverse ratio): below 1 means cfutures is better.
     #[serde(default)]
     pub ratio: Option<f64>,
     /// Why there is no number, or what to know about it.
@@ -39,6 +42,7 @@ impl Record {
             median_ns: None,
             items_per_s: None,
             bytes_per_item: None,
+            fraction: None,
             ratio: None,
             note: Some(note.into()),
         }
@@ -50,6 +54,8 @@ impl Record {
             Measure::Time => self.median_ns,
             Measure::Throughput => self.items_per_s.filter(|v| *v > 0.0).map(|v| 1.0 / v),
             Measure::Memory => self.bytes_per_item,
+            Measure::CpuShare => self.fraction,
+            Measure::Efficiency => self.fraction.filter(|v| *v > 0.0).map(|v| 1.0 / v),
         };
         cost.filter(|v| v.is_finite() && *v > 0.0)
     }
@@ -157,8 +163,25 @@ mod tests {
             bytes("cfutures", 100.0),
             bytes("cpython", 400.0),
         ];
+        let fraction = |scenario: &str, implementation: &str, fraction: f64| Record {
+            fraction: Some(fraction),
+            note: None,
+            ..Record::note(scenario, implementation, "")
+        };
+        records.extend([
+            fraction("X4/worker", "cfutures", 0.01),
+            fraction("X4/worker", "mpi4py", 0.5),
+            fraction("X3/of-ideal", "cfutures", 0.8),
+            fraction("X3/of-ideal", "mpi4py", 0.4),
+        ]);
         compute_ratios(&mut records);
         assert_eq!(records[1].ratio, Some(0.25), "4x the rate reads as 0.25");
+        assert_eq!(records[5].ratio, Some(0.02), "a fiftieth of the CPU");
+        assert_eq!(
+            records[7].ratio,
+            Some(0.5),
+            "twice the efficiency reads as 0.5"
+        );
         assert_eq!(
             records[3].ratio,
             Some(0.25),

@@ -99,10 +99,12 @@ pub fn markdown(machine: &Machine, records: &[Record]) -> String {
 }
 
 /// How to read a cell.
-pub const LEGEND: &str = "Each cell: the median (time per iteration; items per second for P2; \
-resident bytes per pending task for M1) and, for peers, in parentheses the ratio cfutures / peer \
-(for P2 the inverse ratio of rates), so below 1 means cfutures is faster or smaller. Every pool \
-has as many workers as the machine has cores, except M1 (one worker, blocked).";
+pub const LEGEND: &str = "Each cell: the median (time per iteration; items per second for P2 and \
+X2; resident bytes per pending task for M1; the fraction of the ideal speedup for X3/of-ideal; \
+the share of one core for X4) and, for peers, in parentheses the ratio cfutures / peer (for P2, \
+X2 and X3/of-ideal the inverse ratio), so below 1 means cfutures is faster, smaller or more \
+efficient. Every pool has as many workers as the machine has cores, except M1 (one worker, \
+blocked) and the MPI rows X1-X4 (`mpirun --oversubscribe -n 3`: 2 worker ranks).";
 
 fn columns(records: &[Record]) -> Vec<(&'static str, &'static str)> {
     std::iter::once((spec::SUBJECT, spec::SUBJECT))
@@ -126,6 +128,7 @@ fn cell(record: &Record, measure: Measure) -> String {
         Measure::Time => record.median_ns.map(format_ns),
         Measure::Throughput => record.items_per_s.map(format_rate),
         Measure::Memory => record.bytes_per_item.map(format_bytes),
+        Measure::CpuShare | Measure::Efficiency => record.fraction.map(format_percent),
     };
     match (value, &record.note) {
         (Some(value), _) if record.implementation == spec::SUBJECT => value,
@@ -182,6 +185,11 @@ pub fn format_bytes(bytes: f64) -> String {
     }
 }
 
+/// A fraction as a percentage.
+pub fn format_percent(fraction: f64) -> String {
+    format!("{} %", sig3(fraction * 100.0))
+}
+
 /// A ratio: two decimals, more when it is small.
 pub fn format_ratio(ratio: f64) -> String {
     if ratio >= 0.1 {
@@ -227,6 +235,8 @@ mod tests {
         assert_eq!(format_rate(2.5e6), "2.50 M/s");
         assert_eq!(format_bytes(96.0), "96 B");
         assert_eq!(format_bytes(2048.0), "2.00 KiB");
+        assert_eq!(format_percent(0.004), "0.40 %");
+        assert_eq!(format_percent(0.912), "91.2 %");
         assert_eq!(format_ratio(0.5), "0.50");
         assert_eq!(format_ratio(0.0123), "0.012");
     }

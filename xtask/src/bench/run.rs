@@ -52,20 +52,68 @@ fn cargo() -> Command {
 /// The bench executables, by target name.
 pub type Executables = Vec<(String, PathBuf)>;
 
-/// `cargo bench -p cfutures --no-run` for these bench targets: one build before any timing.
-/// Returns the executables, which are then run directly: going through `cargo bench` for
-/// each would wait for cargo's build lock whenever another cargo command runs.
-pub fn build(paths: &Paths, targets: &[&str]) -> Result<Executables, String> {
+/// What to build: targets of one kind of one package, with its features.
+pub struct Build<'a> {
+    /// `-p <package>`.
+    pub package: &'a str,
+    /// `--features <a,b>`; empty for the default features.
+    pub features: &'a [&'a str],
+    /// Bench targets (`cargo bench --no-run`) or examples (`cargo build --release`).
+    pub kind: TargetKind,
+    /// The target names.
+    pub targets: &'a [&'a str],
+}
+
+/// The kind of the targets of a [`Build`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetKind {
+    /// `[[bench]]` targets, built as `cargo bench` builds them.
+    Bench,
+    /// `[[example]]` targets, built in release mode.
+    Example,
+}
+
+impl TargetKind {
+    /// Cargo's name of the kind: the `--bench`/`--example` flag and the JSON `kind`.
+    fn name(self) -> &'static str {
+        match self {
+            TargetKind::Bench => "bench",
+            TargetKind::Example => "example",
+        }
+    }
+}
+
+/// The bench targets of the `cfutures` package.
+pub fn cfutures_benches<'a>(targets: &'a [&'a str]) -> Build<'a> {
+    Build {
+        package: "cfutures",
+        features: &[],
+        kind: TargetKind::Bench,
+        targets,
+    }
+}
+
+/// One cargo build of these targets before any timing. Returns the executables, which are
+/// then run directly: going through `cargo bench` for each would wait for cargo's build lock
+/// whenever another cargo command runs.
+pub fn build(paths: &Paths, build: &Build<'_>) -> Result<Executables, String> {
+    let kind = build.kind.name();
     let mut command = cargo();
-    command.current_dir(&paths.root).args([
-        "bench",
+    command.current_dir(&paths.root);
+    match build.kind {
+        TargetKind::Bench => command.args(["bench", "--no-run"]),
+        TargetKind::Example => command.args(["build", "--release"]),
+    };
+    command.args([
         "-p",
-        "cfutures",
-        "--no-run",
+        build.package,
         "--message-format=json-render-diagnostics",
     ]);
-    for target in targets {
-        command.args(["--bench", target]);
+    if !build.features.is_empty() {
+        command.args(["--features", &build.features.join(",")]);
+    }
+    for target in build.targets {
+        command.arg(format!("--{kind}")).arg(target);
     }
     let output = command
         .stderr(Stdio::inherit())
@@ -73,7 +121,8 @@ pub fn build(paths: &Paths, targets: &[&str]) -> Result<Executables, String> {
         .map_err(|e| format!("running cargo: {e}"))?;
     if !output.status.success() {
         return Err(format!(
-            "building the benchmarks failed ({})",
+            "building the {kind}s {} failed ({})",
+            build.targets.join(", "),
             output.status
         ));
     }
@@ -82,22 +131,22 @@ pub fn build(paths: &Paths, targets: &[&str]) -> Result<Executables, String> {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        let is_bench = message["target"]["kind"]
+        let kind_matches = message["target"]["kind"]
             .as_array()
-            .is_some_and(|kinds| kinds.iter().any(|k| k == "bench"));
+            .is_some_and(|kinds| kinds.iter().any(|k| k == kind));
         if let (true, Some(name), Some(exe)) = (
-            is_bench,
+            kind_matches,
             message["target"]["name"].as_str(),
             message["executable"].as_str(),
-        ) && targets.contains(&name)
+        ) && build.targets.contains(&name)
         {
             executables.push((name.to_owned(), PathBuf::from(exe)));
         }
     }
-    for target in targets {
+    for target in build.targets {
         if !executables.iter().any(|(name, _)| name == target) {
             return Err(format!(
-                "cargo built no executable for the `{target}` bench"
+                "cargo built no executable for the `{target}` {kind}"
             ));
         }
     }
@@ -231,13 +280,19 @@ pub fn plain(
 
 fn forward_results(stdout: impl std::io::Read, progress: &mut Progress) {
     for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        match line.strip_prefix("RESULT ") {
-            Some(rest) => {
-                let (name, summary) = rest.split_once(' ').unwrap_or((rest, ""));
-                progress.finished(name, summary.trim());
-            }
-            None => println!("{line}"),
+        forward_line(&line, progress);
+    }
+}
+
+/// One line of a plain bench's output: a `RESULT <name> <summary>` line goes to the progress
+/// display, any other line to stdout.
+pub fn forward_line(line: &str, progress: &mut Progress) {
+    match line.strip_prefix("RESULT ") {
+        Some(rest) => {
+            let (name, summary) = rest.split_once(' ').unwrap_or((rest, ""));
+            progress.finished(name, summary.trim());
         }
+        None => println!("{line}"),
     }
 }
 

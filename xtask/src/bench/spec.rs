@@ -10,6 +10,10 @@ pub enum Measure {
     Throughput,
     /// Bytes of resident memory per item (lower is better).
     Memory,
+    /// Share of one core's time, a fraction (lower is better).
+    CpuShare,
+    /// Fraction of the ideal speedup over sequential (higher is better).
+    Efficiency,
 }
 
 /// One row of the table.
@@ -103,7 +107,66 @@ pub const SCENARIOS: &[Scenario] = &[
         what: "resident memory per pending task with its handle, 1-worker pool blocked by a gate",
         cpython: true,
     },
+    Scenario {
+        id: "X1",
+        measure: Measure::Time,
+        what: "MPI: one no-op task's submit -> result round trip (mpirun -n 3: rank 0 and 2 worker ranks)",
+        cpython: false,
+    },
+    Scenario {
+        id: "X2/submit",
+        measure: Measure::Throughput,
+        what: "MPI: no-op tasks submitted one by one, then all awaited",
+        cpython: false,
+    },
+    Scenario {
+        id: "X2/chunksize=256",
+        measure: Measure::Throughput,
+        what: "MPI: map of a no-op function, chunksize 256",
+        cpython: false,
+    },
+    Scenario {
+        id: "X3",
+        measure: Measure::Time,
+        what: "MPI: the seed's primes inside the job (executor start, map(is_prime), print, shutdown); \
+               sequential: the same loop on rank 0 alone, in the same job",
+        cpython: false,
+    },
+    Scenario {
+        id: "X3/of-ideal",
+        measure: Measure::Efficiency,
+        what: "MPI: X3's speedup over sequential in the same run, as a fraction of the ideal (2, the \
+               worker ranks; six indivisible tasks, five of them equal, cap it near 0.83)",
+        cpython: false,
+    },
+    Scenario {
+        id: "X4/worker",
+        measure: Measure::CpuShare,
+        what: "MPI: CPU of the busiest idle worker rank, an executor alive and idle, from /proc/<pid>/stat",
+        cpython: false,
+    },
+    Scenario {
+        id: "X4/rank0",
+        measure: Measure::CpuShare,
+        what: "MPI: CPU of rank 0 over the same window, its main thread blocked reading stdin",
+        cpython: false,
+    },
 ];
+
+/// The MPI scenarios: measured by `mpirun` jobs, not by the bench targets or the CPython
+/// baseline (see `mpi.rs`).
+pub const MPI_SCENARIOS: &[&str] = &[
+    "X1",
+    "X2/submit",
+    "X2/chunksize=256",
+    "X3",
+    "X3/of-ideal",
+    "X4/worker",
+    "X4/rank0",
+];
+
+/// The peer of the MPI scenarios.
+pub const MPI_PEER: &str = "mpi4py";
 
 /// The subject of the comparison.
 pub const SUBJECT: &str = "cfutures";
@@ -119,6 +182,7 @@ pub const PEERS: &[(&str, &str)] = &[
     ("tokio", "tokio"),
     ("cpython", "CPython"),
     ("procspawn", "procspawn"),
+    ("mpi4py", "mpi4py.futures"),
 ];
 
 /// A criterion bench target of the `cfutures` package and the scenarios it measures.
@@ -218,6 +282,15 @@ mod tests {
             .map(|s| s.id)
             .collect();
         assert_eq!(flagged, in_script);
+    }
+
+    #[test]
+    fn mpi_scenarios_are_in_the_catalogue_and_in_no_target() {
+        for id in MPI_SCENARIOS {
+            assert!(scenario(id).is_some(), "{id}");
+            assert!(TARGETS.iter().all(|t| !t.scenarios.contains(id)), "{id}");
+        }
+        assert!(PEERS.iter().any(|(p, _)| *p == MPI_PEER));
     }
 
     #[test]

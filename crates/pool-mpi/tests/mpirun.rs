@@ -1,0 +1,561 @@
+//! The MPI pool's tests, run by `cargo test -p cfutures-mpi --features mpi --test mpirun`.
+//!
+//! A `harness = false` test: started by cargo (not under MPI), it relaunches itself under
+//! `mpirun --oversubscribe -n 4` to run the cases on rank 0 while ranks 1-3 serve, and under
+//! small separate jobs for the cases that end a job (a dead rank, a panic on rank 0) or need
+//! another world (one rank). Every launch has a hard deadline after which its whole process
+//! group is killed and the case fails. Prints `N passed, N failed` and exits non-zero on any
+//! failure. Without the `mpi` feature, or without `mpirun` on the PATH, it says it skipped.
+
+#[cfg(not(feature = "mpi"))]
+fn main() {
+    println!("mpirun: skipped: cfutures-mpi was built without the `mpi` feature");
+}
+
+#[cfg(feature = "mpi")]
+fn main() -> std::process::ExitCode {
+    if std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() {
+        ranks::main()
+    } else {
+        launcher::main()
+    }
+}
+
+/// Outside MPI: starts the jobs and judges them.
+#[cfg(feature = "mpi")]
+mod launcher {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, ExitCode, ExitStatus, Stdio};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    /// The most a job may take before it counts as hung and is killed.
+    const DEADLINE: Duration = Duration::from_secs(120);
+    /// The most a job whose rank died may take to end: "within seconds", with room for a
+    /// loaded machine.
+    const DEATH_DEADLINE: Duration = Duration::from_secs(60);
+
+    struct Outcome {
+        /// `None` if the deadline passed and the job was killed.
+        status: Option<ExitStatus>,
+        stdout: String,
+        stderr: String,
+        took: Duration,
+    }
+
+    fn mpirun(ranks: usize, mode: &str, deadline: Duration) -> Outcome {
+        let exe = std::env::current_exe().expect("the test's own path");
+        let began = Instant::now();
+        let mut child = Command::new("mpirun")
+            .args(["--oversubscribe", "-n", &ranks.to_string()])
+            .arg(exe)
+            .arg(mode)
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .expect("mpirun starts (checked on the PATH before)");
+        let pid = child.id() as i32;
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let out = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            text
+        });
+        let err = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let (done, ended) = mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let status = child.wait();
+            let _ = done.send(());
+            status
+        });
+        let status = match ended.recv_timeout(deadline) {
+            Ok(()) => waiter.join().expect("waiter").ok(),
+            Err(_) => {
+                // SAFETY: signals the process group this function created for mpirun.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                let _ = waiter.join();
+                None
+            }
+        };
+        Outcome {
+            status,
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+            took: began.elapsed(),
+        }
+    }
+
+    fn show(name: &str, outcome: &Outcome) {
+        eprintln!(
+            "--- {name}: {:?} after {:.1?}\n--- stdout:\n{}--- stderr:\n{}",
+            outcome.status, outcome.took, outcome.stdout, outcome.stderr
+        );
+    }
+
+    pub(crate) fn main() -> ExitCode {
+        let found = Command::new("mpirun")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            println!(
+                "mpirun: skipped: no `mpirun` on the PATH (see crates/pool-mpi/ci-install.sh)"
+            );
+            return ExitCode::SUCCESS;
+        }
+        let (mut passed, mut failed) = (0, 0);
+
+        // The cases that share one job of four ranks.
+        let cases = mpirun(4, "--cases", DEADLINE);
+        print!("{}", cases.stdout);
+        let summary = cases
+            .stdout
+            .lines()
+            .filter_map(|line| {
+                let (p, f) = line.split_once(" passed, ")?;
+                Some((
+                    p.parse::<usize>().ok()?,
+                    f.strip_suffix(" failed")?.parse::<usize>().ok()?,
+                ))
+            })
+            .next_back();
+        match (summary, cases.status) {
+            (Some((p, f)), Some(status)) if status.success() || f > 0 => {
+                passed += p;
+                failed += f;
+            }
+            _ => {
+                failed += 1;
+                println!("FAILED the job of cases did not finish cleanly");
+                show("cases", &cases);
+            }
+        }
+
+        let mut judge = |name: &str, ok: bool, outcome: &Outcome| {
+            if ok {
+                passed += 1;
+                println!("ok {name} ({:.1?})", outcome.took);
+            } else {
+                failed += 1;
+                println!("FAILED {name}");
+                show(name, outcome);
+            }
+        };
+
+        for mode in ["--dead-rank-abort", "--dead-rank-exit"] {
+            let died = mpirun(3, mode, DEATH_DEADLINE);
+            let ended_non_zero = died.status.is_some_and(|s| !s.success());
+            judge(
+                &format!("a_dead_rank_ends_the_job_non_zero{mode}"),
+                ended_non_zero,
+                &died,
+            );
+        }
+
+        let panicked = mpirun(3, "--panic-on-rank-0", DEATH_DEADLINE);
+        let aborted = panicked.status.is_some_and(|s| !s.success())
+            && panicked.stderr.contains("the program panicked on rank 0");
+        judge("a_panic_on_rank_0_aborts_the_job", aborted, &panicked);
+
+        let single = mpirun(1, "--single-rank", DEADLINE);
+        let refused = single.status.is_some_and(|s| s.success())
+            && single.stdout.contains("single rank refused");
+        judge("a_world_of_one_rank_is_a_typed_error", refused, &single);
+
+        println!("{passed} passed, {failed} failed");
+        if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Under MPI: every rank enters `init`; rank 0 runs the mode's cases.
+#[cfg(feature = "mpi")]
+mod ranks {
+    use std::process::ExitCode;
+    use std::time::Duration;
+
+    use cfutures_core::{Error, Future, Shutdown};
+    use cfutures_helpers::{Executor, MapOptions, ReturnWhen, as_completed, wait};
+    use cfutures_mpi::{MpiPoolExecutor, World};
+    use cfutures_thread::ThreadPoolExecutor;
+
+    fn double(x: u64) -> u64 {
+        x * 2
+    }
+
+    fn square(x: u64) -> u64 {
+        x * x
+    }
+
+    fn boom(n: u32) -> u32 {
+        if n.is_multiple_of(3) {
+            panic!("boom {n}");
+        }
+        n
+    }
+
+    fn sleep_ms(ms: u64) -> u64 {
+        std::thread::sleep(Duration::from_millis(ms));
+        ms
+    }
+
+    fn abort(_: ()) {
+        std::process::abort();
+    }
+
+    fn exit(code: i32) {
+        std::process::exit(code);
+    }
+
+    type Case = fn(&World) -> Result<(), String>;
+
+    /// Waits until rank 0's dispatcher has sent `future`'s task (it is then running). The
+    /// state has no blocking wait, so this polls it, bounded.
+    fn until_running<T>(future: &Future<T>) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !future.running() && !future.done() {
+            if std::time::Instant::now() > deadline {
+                return Err(format!("{future:?} never started"));
+            }
+            std::thread::yield_now();
+        }
+        Ok(())
+    }
+
+    fn check(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+        if condition { Ok(()) } else { Err(what()) }
+    }
+
+    fn round_trip(_: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::builder()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let item = pool.submit(double, 21).unwrap();
+        let closure = pool
+            .submit(|s: String| s.len(), "four".to_string())
+            .unwrap();
+        let pointer = pool.submit(double as fn(u64) -> u64, 5).unwrap();
+        check(item.result() == Ok(&42), || format!("{item:?}"))?;
+        check(closure.result() == Ok(&4), || format!("{closure:?}"))?;
+        check(pointer.result() == Ok(&10), || format!("{pointer:?}"))
+    }
+
+    fn capturing_closures_are_refused(_: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::builder().build().unwrap();
+        let offset = 3u64;
+        let err = pool.submit(move |x: u64| x + offset, 1).unwrap_err();
+        check(matches!(err, Error::InvalidArgument(_)), || err.to_string())
+    }
+
+    fn max_workers_is_checked(world: &World) -> Result<(), String> {
+        for bad in [0, world.workers() + 1] {
+            let err = MpiPoolExecutor::new(bad).unwrap_err();
+            check(matches!(err, Error::InvalidArgument(_)), || err.to_string())?;
+        }
+        let pool = MpiPoolExecutor::new(world.workers()).unwrap();
+        check(pool.max_workers() == 3, || format!("{pool:?}"))
+    }
+
+    fn many_tasks(_: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::builder().build().unwrap();
+        let futures: Vec<_> = (0..5000u64)
+            .map(|i| pool.submit(double, i).unwrap())
+            .collect();
+        let sum: u64 = futures.iter().map(|f| *f.result().unwrap()).sum();
+        check(sum == 5000 * 4999, || format!("sum {sum}"))
+    }
+
+    fn map_in_order_with_chunksize(_: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::builder().build().unwrap();
+        for chunksize in [1, 7, 256, 5000] {
+            let got: Vec<u64> = pool
+                .map(square, 0..1000u64, chunksize)
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            let want: Vec<u64> = (0..1000u64).map(square).collect();
+            check(got == want, || format!("chunksize {chunksize}: {got:?}"))?;
+        }
+        let err = pool.map(square, 0..3u64, 0).unwrap_err();
+        check(
+            err == Error::InvalidArgument("chunksize must be >= 1.".into()),
+            || err.to_string(),
+        )?;
+        let bounded: Vec<u64> = pool
+            .map_with(square, 0u64.., MapOptions::new().chunksize(4).buffersize(2))
+            .unwrap()
+            .take(10)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        check(
+            bounded == (0..10u64).map(square).collect::<Vec<_>>(),
+            || format!("{bounded:?}"),
+        )?;
+        let mut timed = pool
+            .map_with(
+                sleep_ms,
+                [0, 5_000],
+                MapOptions::new().timeout(Duration::from_millis(200)),
+            )
+            .unwrap();
+        check(timed.next() == Some(Ok(0)), || "first item".into())?;
+        let second = timed.next();
+        check(matches!(second, Some(Err(Error::Timeout { .. }))), || {
+            format!("{second:?}")
+        })
+    }
+
+    fn panics_name_rank_and_host(world: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::builder().build().unwrap();
+        let future = pool.submit(boom, 3).unwrap();
+        match future.result() {
+            Err(Error::Panicked {
+                message,
+                backtrace: Some(trace),
+            }) => {
+                check(message == "boom 3", || message.clone())?;
+                let host = world.host(1).unwrap();
+                check(
+                    trace.starts_with("MPI rank ")
+                        && trace.contains(&format!("(host {host}, pid "))
+                        && trace.contains("panicked at ")
+                        && trace.contains("mpirun.rs"),
+                    || trace.clone(),
+                )?;
+            }
+            other => return Err(format!("{other:?}")),
+        }
+        let items: Vec<_> = pool.map(boom, 1..=6u32, 4).unwrap().collect();
+        for (n, item) in (1..=6u32).zip(&items) {
+            let ok = match item {
+                Ok(v) => !n.is_multiple_of(3) && *v == n,
+                Err(Error::Panicked { message, .. }) => {
+                    n.is_multiple_of(3) && *message == format!("boom {n}")
+                }
+                Err(_) => false,
+            };
+            check(ok, || format!("item {n}: {item:?}"))?;
+        }
+        // The ranks still serve after their tasks panicked.
+        check(pool.submit(double, 4).unwrap().result() == Ok(&8), || {
+            "after panics".into()
+        })
+    }
+
+    fn cancel_a_queued_task(_: &World) -> Result<(), String> {
+        // One rank, whose pipeline holds two tasks before its first reply: the third stays
+        // queued behind two long ones and can be cancelled.
+        let pool = MpiPoolExecutor::new(1).unwrap();
+        let long: Vec<_> = (0..2)
+            .map(|_| pool.submit(sleep_ms, 500).unwrap())
+            .collect();
+        let queued = pool.submit(double, 1).unwrap();
+        check(queued.cancel(), || format!("cancel() on {queued:?}"))?;
+        check(queued.result() == Err(Error::Cancelled), || {
+            format!("{queued:?}")
+        })?;
+        for f in &long {
+            check(f.result() == Ok(&500), || format!("{f:?}"))?;
+            check(!f.cancel(), || {
+                "a finished future cannot be cancelled".into()
+            })?;
+        }
+        Ok(())
+    }
+
+    fn shutdown_semantics(_: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::new(1).unwrap();
+        let sent: Vec<_> = (0..2)
+            .map(|_| pool.submit(sleep_ms, 300).unwrap())
+            .collect();
+        sent.iter().try_for_each(until_running)?;
+        let queued: Vec<_> = (0..5u64).map(|i| pool.submit(double, i).unwrap()).collect();
+        pool.shutdown(Shutdown::NO_WAIT.cancel_futures());
+        check(
+            pool.submit(double, 1).unwrap_err() == Error::ShutDown,
+            || "submit after".into(),
+        )?;
+        check(
+            pool.map(double, [1u64], 1)
+                .and_then(|mut m| m.next().unwrap())
+                == Err(Error::ShutDown),
+            || "map after".into(),
+        )?;
+        for f in &queued {
+            check(f.result() == Err(Error::Cancelled), || {
+                format!("queued {f:?}")
+            })?;
+        }
+        pool.shutdown(Shutdown::WAIT);
+        for f in &sent {
+            check(f.done() && f.result() == Ok(&300), || {
+                format!("sent {f:?}: {:?}", f.result())
+            })?;
+        }
+        // Another executor on the same ranks still works: shutdown is per executor.
+        let other = MpiPoolExecutor::new(1).unwrap();
+        check(other.submit(double, 2).unwrap().result() == Ok(&4), || {
+            "other pool".into()
+        })?;
+        // shutdown(WAIT) without cancelling runs everything queued.
+        let all: Vec<_> = (0..50u64)
+            .map(|i| other.submit(double, i).unwrap())
+            .collect();
+        other.shutdown(Shutdown::WAIT);
+        check(all.iter().all(|f| f.done()), || {
+            "all done after WAIT".into()
+        })
+    }
+
+    fn mixed_with_a_thread_pool(_: &World) -> Result<(), String> {
+        let mpi = MpiPoolExecutor::builder().build().unwrap();
+        let threads = ThreadPoolExecutor::new(2).unwrap();
+        let mut futures: Vec<Future<u64>> =
+            (0..20u64).map(|i| mpi.submit(double, i).unwrap()).collect();
+        futures.extend((0..20u64).map(|i| threads.submit(move || i * 2).unwrap()));
+        let mut total = 0;
+        for done in as_completed(futures.clone(), Some(Duration::from_secs(60))) {
+            total += *done.map_err(|e| e.to_string())?.result().unwrap();
+        }
+        check(total == 2 * 2 * (0..20).sum::<u64>(), || {
+            format!("total {total}")
+        })?;
+        let outcome = wait(
+            futures,
+            Some(Duration::from_secs(60)),
+            ReturnWhen::AllCompleted,
+        );
+        check(
+            outcome.done.len() == 40 && outcome.not_done.is_empty(),
+            || "wait".into(),
+        )
+    }
+
+    /// The generic function: written once against the trait.
+    fn primes_on<E: Executor>(executor: &E) -> Result<Vec<bool>, Error> {
+        fn is_prime(n: u64) -> bool {
+            n > 1
+                && (2..)
+                    .take_while(|d| d * d <= n)
+                    .all(|d| !n.is_multiple_of(d))
+        }
+        let numbers = [2u64, 15, 97, 1_000_003];
+        let futures: Vec<_> = numbers
+            .iter()
+            .map(|&n| executor.submit(is_prime, n))
+            .collect::<Result<_, _>>()?;
+        let completed = as_completed(futures.clone(), None).count();
+        assert_eq!(completed, numbers.len());
+        let mapped: Vec<bool> = executor
+            .map(is_prime, numbers, MapOptions::new())?
+            .collect::<Result<_, _>>()?;
+        executor.shutdown(Shutdown::WAIT);
+        let submitted: Vec<bool> = futures.iter().map(|f| *f.result().unwrap()).collect();
+        assert_eq!(submitted, mapped);
+        Ok(mapped)
+    }
+
+    fn the_executor_trait(_: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::builder().build().unwrap();
+        let got = primes_on(&pool).map_err(|e| e.to_string())?;
+        check(got == [true, false, true, true], || format!("{got:?}"))?;
+        check(
+            pool.submit(double, 1).unwrap_err() == Error::ShutDown,
+            || "after shutdown".into(),
+        )
+    }
+
+    const CASES: &[(&str, Case)] = &[
+        ("round_trip", round_trip),
+        (
+            "capturing_closures_are_refused",
+            capturing_closures_are_refused,
+        ),
+        ("max_workers_is_checked", max_workers_is_checked),
+        ("many_tasks", many_tasks),
+        ("map_in_order_with_chunksize", map_in_order_with_chunksize),
+        ("panics_name_rank_and_host", panics_name_rank_and_host),
+        ("cancel_a_queued_task", cancel_a_queued_task),
+        ("shutdown_semantics", shutdown_semantics),
+        ("mixed_with_a_thread_pool", mixed_with_a_thread_pool),
+        ("the_executor_trait", the_executor_trait),
+    ];
+
+    pub(crate) fn main() -> ExitCode {
+        let mode = std::env::args().nth(1).unwrap_or_default();
+        let world = cfutures_mpi::init().expect("MPI initialises"); // ranks != 0 stop here
+        match mode.as_str() {
+            "--cases" => {
+                let (mut passed, mut failed) = (0, 0);
+                for (name, case) in CASES {
+                    let outcome = cfutures_core::unwind::catch_message(|| case(&world))
+                        .unwrap_or_else(|panic| Err(format!("panicked: {panic}")));
+                    match outcome {
+                        Ok(()) => {
+                            passed += 1;
+                            println!("ok {name}");
+                        }
+                        Err(why) => {
+                            failed += 1;
+                            println!("FAILED {name}: {why}");
+                        }
+                    }
+                }
+                println!("{passed} passed, {failed} failed");
+                drop(world);
+                if failed == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            "--dead-rank-abort" | "--dead-rank-exit" => {
+                let pool = MpiPoolExecutor::new(1).unwrap();
+                let dying = if mode == "--dead-rank-abort" {
+                    pool.submit(abort, ()).unwrap()
+                } else {
+                    pool.submit(exit, 3).unwrap()
+                };
+                // Never returns: the dead rank takes this one down with the job.
+                let _ = dying.result();
+                println!("rank 0 outlived a dead rank: {dying:?}");
+                ExitCode::SUCCESS
+            }
+            "--panic-on-rank-0" => {
+                let pool = MpiPoolExecutor::new(1).unwrap();
+                let _running = pool.submit(sleep_ms, 60_000).unwrap();
+                std::mem::forget(pool);
+                panic!("rank 0 fails while a task runs");
+            }
+            "--single-rank" => {
+                match MpiPoolExecutor::builder().build() {
+                    Err(Error::InvalidArgument(why)) if why.contains("single rank") => {
+                        println!("single rank refused: {why}");
+                    }
+                    other => println!("unexpected: {other:?}"),
+                }
+                drop(world);
+                ExitCode::SUCCESS
+            }
+            other => {
+                eprintln!("unknown mode {other:?}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
