@@ -11,15 +11,13 @@
 //! - `test_exception_with_success` pokes `_state` and `_condition` directly; the same path
 //!   (a blocked `exception()` woken by a failing completion) is ported through `set_error`.
 
-mod common;
-
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use cfutures::{Error, Future, Promise, State};
-use common::{Canned, PATIENCE, helper_active, run_helper};
+use cfutures_test_support::{Canned, PATIENCE, helper_active, run_helper};
 
 fn os_error() -> Error {
     Error::other(std::io::Error::other("OSError"))

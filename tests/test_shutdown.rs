@@ -1,6 +1,6 @@
 //! Conformance: CPython's `Lib/test/test_concurrent_futures/test_shutdown.py`, for both pools.
 //! The cases that run a child interpreter run this test executable again as a small program
-//! (`common::helper_command`); `sleep_and_print` is a task that sleeps briefly (the work it
+//! (`cfutures_test_support::helper_command`); `sleep_and_print` is a task that sleeps briefly (the work it
 //! stands for, not synchronisation) and prints.
 //!
 //! Rust differences:
@@ -23,26 +23,18 @@ use std::time::Duration;
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::ThreadPoolExecutor;
 use cfutures::{Error, Future, Shutdown};
-use common::{
-    Event, Gate, PATIENCE, Semaphore, gate_wait, helper_active, helper_command, mul, program_lines,
-    quiet_expected_panics, reaped, wait_exit,
+use cfutures_test_support::process::{reaped, wait_exit};
+use cfutures_test_support::threads::threads_gone;
+use cfutures_test_support::{
+    Event, Gate, PATIENCE, Semaphore, gate_wait, helper_active, helper_command, program_lines,
+    quiet_expected_panics, within,
 };
+use common::mul;
 
 /// CPython's `sleep_and_print`.
 fn sleep_and_print((millis, msg): (u64, String)) {
     std::thread::sleep(Duration::from_millis(millis));
     println!("{msg}");
-}
-
-/// Runs `f` on a thread of its own and fails the test if it has not returned within
-/// [`PATIENCE`]: a hang becomes a failure.
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(PATIENCE)
-        .unwrap_or_else(|_| panic!("{what} did not return within {PATIENCE:?}"))
 }
 
 /// Runs helper `name` (this executable, as a program) and returns its program output; the
@@ -56,33 +48,6 @@ fn run_program(name: &str) -> Vec<String> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.trim().is_empty(), "stderr: {stderr}");
     program_lines(&output.stdout, name)
-}
-
-/// Threads of this process whose name starts with `prefix` (names are cut to 15 bytes).
-fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .flatten()
-        .filter(|task| {
-            std::fs::read_to_string(task.path().join("comm"))
-                .is_ok_and(|comm| comm.trim_end().starts_with(prefix))
-        })
-        .count()
-}
-
-/// True once no thread named `prefix…` is left. A joined thread can linger in
-/// `/proc/self/task` for a moment (the kernel wakes the joiner as the thread exits, before it
-/// removes the task), and nothing can be awaited for that, so this looks again until
-/// [`PATIENCE`] has passed.
-fn threads_gone(prefix: &str) -> bool {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while threads_named(prefix) > 0 {
-        if std::time::Instant::now() > deadline {
-            return false;
-        }
-        std::thread::yield_now();
-    }
-    true
 }
 
 fn thread_pool(workers: usize, prefix: &str) -> ThreadPoolExecutor {

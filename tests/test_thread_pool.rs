@@ -13,8 +13,6 @@
 //!   `fork()` copying the parent's locks; process workers here are always `exec`ed. Their
 //!   spirit, process pools and child processes started from a busy thread pool, is ported.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
@@ -23,7 +21,7 @@ use cfutures::helpers::MapOptions;
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::{ThreadPoolExecutor, default_max_workers};
 use cfutures::{Error, Future, Shutdown};
-use common::{Event, PATIENCE, Semaphore, quiet_expected_panics};
+use cfutures_test_support::{Event, PATIENCE, Semaphore, quiet_expected_panics};
 
 const WORKER_COUNT: usize = 5;
 

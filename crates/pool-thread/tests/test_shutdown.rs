@@ -3,13 +3,11 @@
 //! no Rust counterpart (a Rust process does not join its threads at exit).
 #![cfg(not(loom))] // under loom only the sleep protocol is built
 
-mod common;
-
 use std::sync::{Arc, mpsc};
 
 use cfutures_core::{Error, Shutdown};
+use cfutures_test_support::{Event, Semaphore};
 use cfutures_thread::ThreadPoolExecutor;
-use common::{Event, Semaphore};
 
 #[test]
 fn test_run_after_shutdown() {

@@ -3,16 +3,14 @@
 //! here depends on timing except the `map` timeout, which is generous.
 #![cfg(not(loom))] // under loom only the sleep protocol is built
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::Duration;
 
 use cfutures_core::{Error, Shutdown};
 use cfutures_helpers::MapOptions;
+use cfutures_test_support::{Event, Semaphore, thread_name};
 use cfutures_thread::{ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers};
-use common::{Event, Semaphore};
 
 fn pool() -> ThreadPoolExecutor {
     ThreadPoolExecutor::new(5).unwrap()
@@ -263,7 +261,7 @@ fn names_of_all_workers(pool: &ThreadPoolExecutor) -> Vec<String> {
             let barrier = Arc::clone(&barrier);
             pool.submit(move || {
                 barrier.wait();
-                common::thread_name().unwrap()
+                thread_name().unwrap()
             })
             .unwrap()
         })
