@@ -16,6 +16,7 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, SamplingMode};
 
 /// The seed's numbers and `is_prime` (one home for the tests and benches of every crate).
+#[allow(unused_imports)] // each bench target uses its own part of this module
 pub use cfutures_test_support::{PRIMES, PRIMES_EXPECTED, is_prime};
 
 /// T1: empty tasks per iteration.
