@@ -1,6 +1,6 @@
 //! Shutdown and exit: a program that exits while tasks still run, and Ctrl-C (SIGINT) while a
 //! program waits in `shutdown(wait = true)`. Each case runs this test executable again as a
-//! small program (an `#[ignore]`d helper test activated by `common::HELPER_ENV`) and watches
+//! small program (an `#[ignore]`d helper test activated by `cfutures_test_support::HELPER_ENV`) and watches
 //! it from outside.
 //!
 //! The behaviour asserted (and documented in the README):
@@ -22,8 +22,6 @@
 //! become its own children when those programs die; it can then reap them and check how they
 //! ended, and that no zombie is left.
 
-mod common;
-
 use cfutures::Shutdown;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -34,7 +32,8 @@ use std::time::Duration;
 use cfutures::helpers::as_completed;
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::ThreadPoolExecutor;
-use common::{Gate, GateArg, PATIENCE, helper_active, helper_command, wait_exit, zombie_children};
+use cfutures_test_support::process::{wait_exit, zombie_children};
+use cfutures_test_support::{Gate, GateArg, PATIENCE, helper_active, helper_command};
 
 /// The cases run one at a time: each checks for zombie children of this process.
 static SERIAL: Mutex<()> = Mutex::new(());

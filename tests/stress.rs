@@ -7,8 +7,6 @@
 //! `CFUTURES_STRESS_TASKS` sets the number of tasks (default 100 000, what CI runs);
 //! `cargo test --test stress -- --ignored` runs a million. `CFUTURES_SEED` replays a run.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +15,7 @@ use std::time::Instant;
 use cfutures::helpers::{ReturnWhen, as_completed, wait};
 use cfutures::thread::ThreadPoolExecutor;
 use cfutures::{Error, Future, Shutdown};
-use common::{PATIENCE, Rng, count_from_env, quiet_expected_panics};
+use cfutures_test_support::{PATIENCE, Rng, count_from_env, quiet_expected_panics};
 
 const BATCH: usize = 5_000;
 

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use cfutures::helpers::as_completed;
 use cfutures::{Error, Future, Promise};
-use common::{Canned, Exec, Gate, PATIENCE};
+use cfutures_test_support::{Canned, Gate, PATIENCE};
+use common::Exec;
 
 on_both_pools!(
     test_no_timeout,

@@ -14,14 +14,12 @@
 //! that exits in the *parent* exits the program, which nothing can catch. A panic there is
 //! the Rust counterpart (`panic_during_result_decoding_in_the_parent`).
 
-mod common;
-
-use std::sync::mpsc;
 use std::time::Duration;
 
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::{Error, ExitReason, Future};
-use common::{PATIENCE, no_core_dumps, pid, quiet_expected_panics};
+use cfutures_test_support::process::{no_core_dumps, pid};
+use cfutures_test_support::{PATIENCE, quiet_expected_panics, within};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// CPython's `ExecutorDeadlockTest.TIMEOUT`: past it, a future that has not resolved is a
@@ -33,16 +31,6 @@ fn executor() -> ProcessPoolExecutor {
         .max_workers(2)
         .build()
         .unwrap()
-}
-
-/// Runs `f` on a thread of its own; fails the test if it has not returned within `TIMEOUT`.
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(TIMEOUT)
-        .unwrap_or_else(|_| panic!("deadlock: {what} did not return within {TIMEOUT:?}"))
 }
 
 /// CPython's `_check_error`: the future resolves with `expected` (not a timeout), the pool

@@ -7,14 +7,12 @@
 //! resource tracker leaks nothing; its counterpart here is that no worker is left behind
 //! (none counted, every pid reaped) once the broken pool is shut down.
 
-mod common;
-
 use std::sync::Mutex;
 
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::ThreadPoolExecutor;
 use cfutures::{Error, Future, Shutdown};
-use common::{PATIENCE, quiet_expected_panics};
+use cfutures_test_support::{PATIENCE, quiet_expected_panics};
 
 /// CPython's `INITIALIZER_STATUS`: in the test process for the thread pool, in each worker
 /// process for the process pool.

@@ -1,6 +1,9 @@
 //! Conformance: CPython's `Lib/test/test_concurrent_futures/test_shutdown.py`, for both pools.
+//! `ThreadPoolShutdownTest`'s single-layer cases are the thread crate's
+//! (`crates/pool-thread/tests/test_shutdown.rs`, thread names in its `test_thread_pool.rs`);
+//! here are the cases on both pools, the ones that run programs, and the process pool's.
 //! The cases that run a child interpreter run this test executable again as a small program
-//! (`common::helper_command`); `sleep_and_print` is a task that sleeps briefly (the work it
+//! (`cfutures_test_support::helper_command`); `sleep_and_print` is a task that sleeps briefly (the work it
 //! stands for, not synchronisation) and prints.
 //!
 //! Rust differences:
@@ -8,41 +11,32 @@
 //!   waits for its work like `shutdown(wait=True)`. A `ThreadPoolExecutor::map` iterator
 //!   borrows its pool, so Python's `del executor` while iterating (`test_del_shutdown`) is a
 //!   compile error for the thread pool; the port drops the pool holding futures instead.
-//! - Python joins `executor._threads`; here worker threads are found by name in
-//!   `/proc/self/task`, and worker processes by pid (reaped or not).
+//! - Python joins `executor._threads`; here worker processes are found by pid (reaped or
+//!   not), and (in the thread crate) worker threads by name in `/proc/self/task`.
 //!
 //! Not ported: `test_submit_after_interpreter_shutdown` (Python's `atexit` hooks; Rust has
 //! none, and a submission after shutdown is `test_run_after_shutdown`).
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use cfutures::process::ProcessPoolExecutor;
 use cfutures::thread::ThreadPoolExecutor;
 use cfutures::{Error, Future, Shutdown};
-use common::{
-    Event, Gate, PATIENCE, Semaphore, gate_wait, helper_active, helper_command, mul, program_lines,
-    quiet_expected_panics, reaped, wait_exit,
+use cfutures_test_support::process::{reaped, wait_exit};
+use cfutures_test_support::{
+    Event, Gate, PATIENCE, gate_wait, helper_active, helper_command, program_lines,
+    quiet_expected_panics, within,
 };
+use common::mul;
 
 /// CPython's `sleep_and_print`.
 fn sleep_and_print((millis, msg): (u64, String)) {
     std::thread::sleep(Duration::from_millis(millis));
     println!("{msg}");
-}
-
-/// Runs `f` on a thread of its own and fails the test if it has not returned within
-/// [`PATIENCE`]: a hang becomes a failure.
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(PATIENCE)
-        .unwrap_or_else(|_| panic!("{what} did not return within {PATIENCE:?}"))
 }
 
 /// Runs helper `name` (this executable, as a program) and returns its program output; the
@@ -56,41 +50,6 @@ fn run_program(name: &str) -> Vec<String> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.trim().is_empty(), "stderr: {stderr}");
     program_lines(&output.stdout, name)
-}
-
-/// Threads of this process whose name starts with `prefix` (names are cut to 15 bytes).
-fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .flatten()
-        .filter(|task| {
-            std::fs::read_to_string(task.path().join("comm"))
-                .is_ok_and(|comm| comm.trim_end().starts_with(prefix))
-        })
-        .count()
-}
-
-/// True once no thread named `prefix…` is left. A joined thread can linger in
-/// `/proc/self/task` for a moment (the kernel wakes the joiner as the thread exits, before it
-/// removes the task), and nothing can be awaited for that, so this looks again until
-/// [`PATIENCE`] has passed.
-fn threads_gone(prefix: &str) -> bool {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while threads_named(prefix) > 0 {
-        if std::time::Instant::now() > deadline {
-            return false;
-        }
-        std::thread::yield_now();
-    }
-    true
-}
-
-fn thread_pool(workers: usize, prefix: &str) -> ThreadPoolExecutor {
-    ThreadPoolExecutor::builder()
-        .max_workers(workers)
-        .thread_name_prefix(prefix)
-        .build()
-        .unwrap()
 }
 
 fn process_pool(workers: usize) -> ProcessPoolExecutor {
@@ -293,108 +252,8 @@ mod test_hang_gh94440 {
     }
 }
 
-// --- ThreadPoolShutdownTest --------------------------------------------------------------
-
-#[test]
-fn test_threads_terminate() {
-    let executor = thread_pool(5, "terminate");
-    let sem = Semaphore::new(0);
-    for _ in 0..3 {
-        let sem = sem.clone();
-        drop(executor.submit(move || sem.acquire()).unwrap());
-    }
-    assert_eq!(executor.stats().workers_alive, 3);
-    sem.release(3);
-    executor.shutdown(Shutdown::WAIT);
-    assert_eq!(executor.stats().workers_alive, 0);
-    assert!(threads_gone("terminate_"));
-}
-
-#[test]
-fn test_context_manager_shutdown() {
-    {
-        let e = thread_pool(5, "ctxmanager");
-        let got: Vec<i32> = e
-            .map(i32::abs, -5..5)
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(got, [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]);
-    }
-    assert!(threads_gone("ctxmanager_"));
-}
-
-#[test]
-fn test_del_shutdown() {
-    let executor = thread_pool(5, "delshutdown");
-    let res: Vec<Future<i32>> = (-5..5)
-        .map(|v: i32| executor.submit(move || v.abs()).unwrap())
-        .collect();
-    drop(executor);
-    assert!(threads_gone("delshutdown_"));
-    // The results were all computed before the executor shut down.
-    for (r, v) in res.iter().zip(-5..5) {
-        assert_eq!(r.result_timeout(Duration::ZERO), Ok(&i32::abs(v)));
-    }
-}
-
-#[test]
-fn test_shutdown_no_wait() {
-    let executor = thread_pool(5, "nowait");
-    let res: Vec<i32> = {
-        let results = executor.map(i32::abs, -5..5).unwrap();
-        executor.shutdown(Shutdown::NO_WAIT);
-        results.collect::<Result<_, _>>().unwrap()
-    };
-    assert_eq!(res, [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]);
-    // The threads are cleaned up: a waiting shutdown now returns once they have exited.
-    executor.shutdown(Shutdown::WAIT);
-    assert!(threads_gone("nowait_"));
-}
-
-/// The names of all `workers` threads of `executor`, each running one task at once.
-fn names_of_all_workers(executor: &ThreadPoolExecutor, workers: usize) -> Vec<String> {
-    let barrier = Arc::new(Barrier::new(workers));
-    let names: Vec<_> = (0..workers)
-        .map(|_| {
-            let barrier = Arc::clone(&barrier);
-            executor
-                .submit(move || {
-                    barrier.wait();
-                    std::thread::current().name().unwrap().to_owned()
-                })
-                .unwrap()
-        })
-        .collect();
-    names.iter().map(|n| n.result().unwrap().clone()).collect()
-}
-
-#[test]
-fn test_thread_names_assigned() {
-    let executor = thread_pool(5, "SpecialPool");
-    let mut names = names_of_all_workers(&executor, 5);
-    names.sort();
-    assert_eq!(
-        names,
-        (0..5)
-            .map(|i| format!("SpecialPool_{i}"))
-            .collect::<Vec<_>>()
-    );
-    drop(executor);
-    assert!(threads_gone("SpecialPool_"));
-}
-
-#[test]
-fn test_thread_names_default() {
-    let executor = ThreadPoolExecutor::new(5).unwrap();
-    for name in names_of_all_workers(&executor, 5) {
-        // `ThreadPoolExecutor-\d+_[0-4]`
-        let rest = name.strip_prefix("ThreadPoolExecutor-").unwrap();
-        let (n, i) = rest.split_once('_').unwrap();
-        assert!(n.parse::<u64>().is_ok(), "{name}");
-        assert!(["0", "1", "2", "3", "4"].contains(&i), "{name}");
-    }
-}
+// --- ThreadPoolShutdownTest: the case that runs a program (the others are single-layer, in
+// `crates/pool-thread/tests/test_shutdown.rs` and `test_thread_pool.rs`) ---------------------
 
 #[test]
 fn test_cancel_futures_wait_false() {

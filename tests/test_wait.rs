@@ -16,7 +16,8 @@ use std::time::Duration;
 use cfutures::Future;
 use cfutures::helpers::{ReturnWhen, wait};
 use cfutures::thread::ThreadPoolExecutor;
-use common::{Canned, Event, Exec, Gate, PATIENCE};
+use cfutures_test_support::{Canned, Event, Gate, PATIENCE};
+use common::Exec;
 
 fn set<const N: usize>(futures: [&Future<i32>; N]) -> HashSet<Future<i32>> {
     futures.into_iter().cloned().collect()

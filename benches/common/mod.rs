@@ -15,6 +15,10 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, SamplingMode};
 
+/// The seed's numbers and `is_prime` (one home for the tests and benches of every crate).
+#[allow(unused_imports)] // each bench target uses its own part of this module
+pub use cfutures_test_support::{PRIMES, PRIMES_EXPECTED, is_prime};
+
 /// T1: empty tasks per iteration.
 pub const T1_TASKS: u64 = 100_000;
 /// T3: depth of the fork-join tree (2^depth leaves).
@@ -23,35 +27,6 @@ pub const T3_DEPTH: u32 = 14;
 pub const P2_ITEMS: [(usize, u64); 2] = [(1, 5_000), (256, 100_000)];
 /// M1: pending tasks.
 pub const M1_TASKS: usize = 1_000_000;
-
-/// The seed's numbers.
-pub const PRIMES: [u64; 6] = [
-    112_272_535_095_293,
-    112_582_705_942_171,
-    112_272_535_095_293,
-    115_280_095_190_773,
-    115_797_848_077_099,
-    1_099_726_899_285_419,
-];
-
-/// What `is_prime` says about [`PRIMES`].
-pub const PRIMES_EXPECTED: [bool; 6] = [true, true, true, true, true, false];
-
-/// The seed's `is_prime`, line for line (including its verdict on 1 and 2).
-pub fn is_prime(n: u64) -> bool {
-    if n.is_multiple_of(2) {
-        return false;
-    }
-    let sqrt_n = (n as f64).sqrt().floor() as u64;
-    let mut i = 3;
-    while i <= sqrt_n {
-        if n.is_multiple_of(i) {
-            return false;
-        }
-        i += 2;
-    }
-    true
-}
 
 /// Every pool gets this many workers: the cores this process may use.
 pub fn cores() -> usize {

@@ -1,57 +1,21 @@
-//! `.await` on futures with a minimal executor (no runtime dependency): a waker that unparks
-//! the blocked thread.
+//! `.await` on futures with the smallest executor (`pollster`, through the test support) and,
+//! where wake-ups are counted, a waker that unparks the blocked thread.
 #![cfg(not(loom))] // these use real threads and clocks; the loom models are in `loom.rs`
 
 use std::future::{Future as StdFuture, IntoFuture};
 use std::pin::pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::task::{Context, Poll};
+use std::thread;
 
 use cfutures_core::executor::{register_waker, unregister_waker};
 use cfutures_core::{Error, Promise};
-
-struct Unparker {
-    thread: Thread,
-    wakes: AtomicUsize,
-}
-
-impl Wake for Unparker {
-    fn wake(self: Arc<Self>) {
-        self.wakes.fetch_add(1, Ordering::SeqCst);
-        self.thread.unpark();
-    }
-}
-
-/// A waker that unparks the current thread and counts its wake-ups.
-fn unparker() -> (Arc<Unparker>, Waker) {
-    let unparker = Arc::new(Unparker {
-        thread: thread::current(),
-        wakes: AtomicUsize::new(0),
-    });
-    let waker = Waker::from(unparker.clone());
-    (unparker, waker)
-}
-
-/// Returns the output and how many times the waker fired.
-fn block_on<F: StdFuture>(future: F) -> (F::Output, usize) {
-    let (unparker, waker) = unparker();
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return (out, unparker.wakes.load(Ordering::SeqCst));
-        }
-        thread::park();
-    }
-}
+use cfutures_test_support::{CountingWaker, block_on};
 
 #[test]
 fn await_by_reference_from_another_thread() {
     let (promise, future) = Promise::new();
     let setter = thread::spawn(move || promise.set_result(11).unwrap());
-    let (out, _) = block_on(async { (&future).await.copied() });
+    let out = block_on(async { (&future).await.copied() });
     assert_eq!(out, Ok(11));
     setter.join().unwrap();
 }
@@ -60,7 +24,7 @@ fn await_by_reference_from_another_thread() {
 fn await_owned_moves_the_value() {
     let (promise, future) = Promise::new();
     let setter = thread::spawn(move || promise.set_result(String::from("v")).unwrap());
-    let (out, _) = block_on(future.into_future());
+    let out = block_on(future.into_future());
     assert_eq!(out, Ok(String::from("v")));
     setter.join().unwrap();
 }
@@ -69,50 +33,50 @@ fn await_owned_moves_the_value() {
 fn await_cancelled_and_failed() {
     let (_p, future) = Promise::<u8>::new();
     future.cancel();
-    assert_eq!(block_on(future.wait_async()).0, Err(Error::Cancelled));
+    assert_eq!(block_on(future.wait_async()), Err(Error::Cancelled));
 
     let (p, future) = Promise::<u8>::new();
     drop(p);
-    assert_eq!(block_on(future.wait_async()).0, Err(Error::Abandoned));
+    assert_eq!(block_on(future.wait_async()), Err(Error::Abandoned));
 }
 
 #[test]
 fn waker_fires_exactly_once_on_completion() {
     let (promise, future) = Promise::new();
-    let (unparker, waker) = unparker();
+    let (unparker, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     let mut wait = pin!(future.wait_async());
     assert!(wait.as_mut().poll(&mut cx).is_pending());
     // Re-polling with the same waker keeps one registration.
     assert!(wait.as_mut().poll(&mut cx).is_pending());
     promise.set_result(1).unwrap();
-    assert_eq!(unparker.wakes.load(Ordering::SeqCst), 1);
+    assert_eq!(unparker.wakes(), 1);
     assert_eq!(wait.poll(&mut cx), Poll::Ready(Ok(&1)));
 }
 
 #[test]
 fn dropping_the_wait_unregisters_its_waker() {
     let (promise, future) = Promise::new();
-    let (unparker, waker) = unparker();
+    let (unparker, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     {
         let mut wait = pin!(future.wait_async());
         assert!(wait.as_mut().poll(&mut cx).is_pending());
     }
     promise.set_result(1).unwrap();
-    assert_eq!(unparker.wakes.load(Ordering::SeqCst), 0);
+    assert_eq!(unparker.wakes(), 0);
 }
 
 #[test]
 fn register_and_unregister_waker() {
     let (promise, future) = Promise::new();
-    let (unparker, waker) = unparker();
+    let (unparker, waker) = CountingWaker::new();
     let key = register_waker(&future, &waker).unwrap();
     assert!(unregister_waker(&future, key));
     assert!(!unregister_waker(&future, key));
     let _kept = register_waker(&future, &waker).unwrap();
     promise.set_result(1).unwrap();
-    assert_eq!(unparker.wakes.load(Ordering::SeqCst), 1);
+    assert_eq!(unparker.wakes(), 1);
     assert!(register_waker(&future, &waker).is_none(), "already done");
 }
 
@@ -124,7 +88,7 @@ struct Unique(std::cell::Cell<u32>);
 fn await_owned_needs_no_clone() {
     let (promise, future) = Promise::new();
     let setter = thread::spawn(move || promise.set_result(Unique(4.into())).unwrap());
-    let (out, _) = block_on(async move { future.await.map(|unique| unique.0.get()) });
+    let out = block_on(async move { future.await.map(|unique| unique.0.get()) });
     assert_eq!(out, Ok(4));
     setter.join().unwrap();
 }
@@ -134,10 +98,10 @@ fn await_of_a_shared_handle_leaves_the_value_to_the_others() {
     let (promise, future) = Promise::new();
     let other = future.clone();
     promise.set_result(String::from("kept")).unwrap();
-    let (out, _) = block_on(future);
+    let out = block_on(future);
     assert!(matches!(out, Err(Error::InvalidState(_))));
     assert_eq!(other.result().map(String::as_str), Ok("kept"));
-    assert_eq!(block_on(other).0, Ok(String::from("kept")));
+    assert_eq!(block_on(other), Ok(String::from("kept")));
 }
 
 #[test]
@@ -171,7 +135,7 @@ fn await_owned_waits_for_running_callbacks() {
     });
     let setter = thread::spawn(move || promise.set_result(7).unwrap());
     entered.recv().unwrap();
-    let (unparker, waker) = unparker();
+    let (unparker, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     let mut wait = pin!(future);
     assert!(
@@ -186,9 +150,6 @@ fn await_owned_waits_for_running_callbacks() {
         thread::park();
     };
     assert_eq!(out, Ok(7));
-    assert!(
-        unparker.wakes.load(Ordering::SeqCst) >= 1,
-        "woken by the completer"
-    );
+    assert!(unparker.wakes() >= 1, "woken by the completer");
     setter.join().unwrap();
 }

@@ -4,7 +4,7 @@
 //! Not ported, with the reason:
 //! - `test_class_str`: Python class reprs; Rust has no counterpart.
 //! - `test_get_snapshot`: a private CPython helper; `state()` + `result_timeout(ZERO)` give the
-//!   same view and are covered below.
+//!   same view, which `get_snapshot_equivalent` checks, also from several threads at once.
 //! - `CANCELLED_AND_NOTIFIED`: our cancel notifies waiters at once, so there is no separate
 //!   "cancelled but not yet notified" state; every assertion on it holds for `Cancelled`.
 #![cfg(not(loom))] // these use real threads and clocks; the loom models are in `loom.rs`
@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use cfutures_core::executor::{Inline, Task};
 use cfutures_core::{Error, Future, Promise, State};
+use cfutures_test_support::{helper_active, run_helper};
 
 // The fixtures of CPython's `util.py`: one future in each state.
 fn pending() -> (Promise<i32>, Future<i32>) {
@@ -95,29 +96,33 @@ fn done_callback_raises_others_still_run() {
     assert_eq!(f.result(), Ok(&5));
 }
 
-/// Run by `callback_panic_is_reported_on_stderr` in a child process whose stderr it reads.
+/// Run by `callback_panic_is_reported_on_stderr` in a child process whose stderr it reads;
+/// without the helper variable (`cargo test -- --ignored`) it does nothing.
 #[test]
 #[ignore = "helper: run as a subprocess by callback_panic_is_reported_on_stderr"]
 fn helper_raising_callbacks() {
+    if !helper_active("helper_raising_callbacks") {
+        return;
+    }
     let f = successful();
     f.add_done_callback(|_| panic!("doh!"));
+    // The raising callback ran inline and did not unwind out of add_done_callback.
+    println!("add_done_callback returned");
     let (p, g) = Promise::<i32>::new();
+    let (tx, rx) = mpsc::channel();
     g.add_done_callback(|_| panic!("doh again!"));
+    g.add_done_callback(move |_| tx.send("fn was called").unwrap());
     p.set_result(1).unwrap();
+    println!("{}", rx.try_recv().unwrap());
 }
 
 #[test]
 fn callback_panic_is_reported_on_stderr() {
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "helper_raising_callbacks",
-            "--nocapture",
-        ])
-        .output()
-        .unwrap();
+    let output = run_helper("helper_raising_callbacks");
     assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("add_done_callback returned"), "{stdout}");
+    assert!(stdout.contains("fn was called"), "{stdout}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     // Already done: runs inline in add_done_callback; and from set_result.
     assert!(
@@ -190,6 +195,10 @@ fn assert_repr(f: &Future<i32>, tail: &str) {
         .unwrap_or_else(|| panic!("{repr}"));
     let hex_len = rest.chars().take_while(|c| c.is_ascii_hexdigit()).count();
     assert!(hex_len > 0, "{repr}");
+    assert!(
+        !rest[..hex_len].chars().any(|c| c.is_ascii_uppercase()),
+        "lower-case hex: {repr}"
+    );
     assert_eq!(&rest[hex_len..], tail, "{repr}");
 }
 
@@ -359,6 +368,56 @@ fn many_blocked_waiters_all_wake() {
     }
 }
 
+/// `test_get_snapshot`'s assertions through the public API: each state reads consistently,
+/// and a finished future reads the same from many threads at once.
+#[test]
+fn get_snapshot_equivalent() {
+    fn snapshot(f: &Future<i32>) -> (bool, bool, Option<i32>, Option<Error>) {
+        let outcome = f.result_timeout(Duration::ZERO);
+        (
+            f.done(),
+            f.cancelled(),
+            outcome.as_ref().ok().map(|v| **v),
+            match outcome {
+                Err(Error::Timeout { .. } | Error::Cancelled) | Ok(_) => None,
+                Err(e) => Some(e),
+            },
+        )
+    }
+    let (_p, pending) = Promise::new();
+    assert_eq!(snapshot(&pending), (false, false, None, None));
+    let (p, finished) = Promise::new();
+    p.set_result(42).unwrap();
+    assert_eq!(snapshot(&finished), (true, false, Some(42), None));
+    let (p, failed) = Promise::new();
+    p.set_error(Error::InvalidArgument("test error".into()))
+        .unwrap();
+    assert_eq!(
+        snapshot(&failed),
+        (
+            true,
+            false,
+            None,
+            Some(Error::InvalidArgument("test error".into()))
+        )
+    );
+    let (_p, cancelled) = Promise::<i32>::new();
+    cancelled.cancel();
+    assert_eq!(snapshot(&cancelled), (true, true, None, None));
+
+    let (p, f) = Promise::new();
+    p.set_result(100).unwrap();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let f = f.clone();
+            thread::spawn(move || (0..1000).all(|_| snapshot(&f) == (true, false, Some(100), None)))
+        })
+        .collect();
+    for reader in readers {
+        assert!(reader.join().unwrap());
+    }
+}
+
 #[test]
 fn multiple_set_result() {
     let (p, f) = pending();
@@ -384,6 +443,10 @@ fn multiple_set_exception() {
     let err = p.set_error(Error::Broken("Exception".into())).unwrap_err();
     assert!(
         matches!(&err, Error::InvalidState(m) if m.ends_with("state=finished raised InvalidArgument>")),
+        "{err:?}"
+    );
+    assert!(
+        matches!(&err, Error::InvalidState(m) if m.starts_with("FINISHED: <Future at 0x")),
         "{err:?}"
     );
     assert_eq!(

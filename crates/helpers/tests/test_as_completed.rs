@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use cfutures_core::{Error, Future, Promise};
 use cfutures_helpers::as_completed;
-use common::{Canned, Event, TestExecutor};
+use cfutures_test_support::{Canned, Event, finished};
+use common::TestExecutor;
 
 fn set_of(futures: &[Future<i32>]) -> HashSet<Future<i32>> {
     futures.iter().cloned().collect()
@@ -86,7 +87,7 @@ fn test_duplicate_futures() {
         .collect();
     assert_eq!(completed, [future1]);
 
-    let done = common::finished(2);
+    let done = finished(2);
     let (promise, pending) = Promise::new();
     let input = [
         pending.clone(),
@@ -117,7 +118,7 @@ fn test_free_reference_yielded_future() {
     let (_cancelled_promise, cancelled) = Promise::new();
     cancelled.cancel();
     futures.push(cancelled);
-    futures.push(common::finished("42".to_owned()));
+    futures.push(finished("42".to_owned()));
 
     let mut items = as_completed(futures.clone(), Some(Duration::ZERO));
     let mut yielded = Vec::new();
@@ -173,8 +174,8 @@ fn test_correct_timeout_exception_msg() {
 fn already_done_first_in_input_order_then_completion_order() {
     let (p1, pending1) = Promise::new();
     let (p2, pending2) = Promise::new();
-    let done1 = common::finished(10);
-    let done2 = common::finished(20);
+    let done1 = finished(10);
+    let done2 = finished(20);
     let mut items = as_completed(
         [
             pending1.clone(),
@@ -228,7 +229,7 @@ fn empty_input_ends_at_once_even_with_a_zero_timeout() {
 
 #[test]
 fn all_done_never_times_out() {
-    let futures: Vec<_> = (0..5).map(common::finished).collect();
+    let futures: Vec<_> = (0..5).map(finished).collect();
     let yielded: Vec<_> = as_completed(futures.clone(), Some(Duration::ZERO)).collect();
     assert_eq!(yielded, futures.into_iter().map(Ok).collect::<Vec<_>>());
 }
@@ -252,7 +253,7 @@ fn single_future_timeout_message() {
 #[test]
 fn timeout_is_fused_and_size_hint_is_honest() {
     let (_promise, pending) = Promise::<u8>::new();
-    let done = common::finished(1);
+    let done = finished(1);
     let mut items = as_completed([pending, done.clone()], Some(Duration::from_millis(20)));
     assert_eq!(items.size_hint(), (1, Some(3)));
     assert_eq!(items.total(), 2);
@@ -265,7 +266,7 @@ fn timeout_is_fused_and_size_hint_is_honest() {
         assert!(items.next().is_none());
     }
 
-    let untimed = as_completed([common::finished(1), common::finished(2)], None);
+    let untimed = as_completed([finished(1), finished(2)], None);
     assert_eq!(untimed.size_hint(), (2, Some(2)));
 }
 

@@ -1,48 +1,15 @@
-//! `AsCompleted::next_async` with a hand-written `block_on` (a waker that unparks the blocked
-//! thread): no async runtime involved.
-
-mod common;
+//! `AsCompleted::next_async` driven by a waker that unparks the blocked thread and counts
+//! its wake-ups (`cfutures_test_support::block_on_counting`): no async runtime involved.
 
 use std::future::Future as StdFuture;
 use std::pin::pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::task::{Context, Poll, Waker};
+use std::thread;
 use std::time::Duration;
 
 use cfutures_core::{Error, Promise};
 use cfutures_helpers::as_completed;
-
-struct Unparker {
-    thread: Thread,
-    wakes: AtomicUsize,
-}
-
-impl Wake for Unparker {
-    fn wake(self: Arc<Self>) {
-        self.wakes.fetch_add(1, Ordering::SeqCst);
-        self.thread.unpark();
-    }
-}
-
-/// Polls `future` to completion on this thread, parking between polls. Returns the output and
-/// how many times the waker fired.
-fn block_on<F: StdFuture>(future: F) -> (F::Output, usize) {
-    let unparker = Arc::new(Unparker {
-        thread: thread::current(),
-        wakes: AtomicUsize::new(0),
-    });
-    let waker = Waker::from(Arc::clone(&unparker));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return (out, unparker.wakes.load(Ordering::SeqCst));
-        }
-        thread::park();
-    }
-}
+use cfutures_test_support::{CountingWaker, block_on_counting, finished};
 
 #[test]
 fn next_async_yields_each_future_as_it_completes() {
@@ -54,7 +21,7 @@ fn next_async_yields_each_future_as_it_completes() {
             promise.set_result(n).unwrap();
         }
     });
-    let (values, _) = block_on(async {
+    let (values, _) = block_on_counting(async {
         let mut values = Vec::new();
         while let Some(future) = completed.next_async().await {
             values.push(*future.unwrap().result().unwrap());
@@ -70,19 +37,19 @@ fn next_async_is_woken_by_the_completion() {
     let (promise, future) = Promise::new();
     let mut completed = as_completed([future.clone()], None);
     let setter = thread::spawn(move || promise.set_result(7).unwrap());
-    let (next, wakes) = block_on(completed.next_async());
+    let (next, wakes) = block_on_counting(completed.next_async());
     setter.join().unwrap();
     assert_eq!(next, Some(Ok(future)));
     assert!(wakes <= 1, "woken at most once, got {wakes}");
-    assert_eq!(block_on(completed.next_async()).0, None);
+    assert_eq!(block_on_counting(completed.next_async()).0, None);
 }
 
 #[test]
 fn next_async_times_out_without_a_runtime_timer() {
-    let done = common::finished(1);
+    let done = finished(1);
     let (_never, pending) = Promise::<i32>::new();
     let mut completed = as_completed([pending, done.clone()], Some(Duration::from_millis(30)));
-    let (results, wakes) = block_on(async {
+    let (results, wakes) = block_on_counting(async {
         let mut results = Vec::new();
         while let Some(item) = completed.next_async().await {
             results.push(item);
@@ -106,11 +73,7 @@ fn next_async_times_out_without_a_runtime_timer() {
 fn a_dropped_next_async_is_not_woken_later() {
     let (promise, future) = Promise::new();
     let mut completed = as_completed([future.clone()], None);
-    let unparker = Arc::new(Unparker {
-        thread: thread::current(),
-        wakes: AtomicUsize::new(0),
-    });
-    let waker = Waker::from(Arc::clone(&unparker));
+    let (unparker, waker) = CountingWaker::new();
     {
         let mut next = pin!(completed.next_async());
         assert!(
@@ -120,7 +83,7 @@ fn a_dropped_next_async_is_not_woken_later() {
         );
     }
     promise.set_result(1).unwrap();
-    assert_eq!(unparker.wakes.load(Ordering::SeqCst), 0);
+    assert_eq!(unparker.wakes(), 0);
     // The completion was still recorded: the blocking face finds it.
     assert_eq!(completed.next(), Some(Ok(future)));
 }
@@ -152,7 +115,7 @@ fn completion_set_next_async_is_woken_by_a_completion_on_another_thread() {
             promise.set_result(n).unwrap();
         }
     });
-    let (seen, _wakes) = block_on(async {
+    let (seen, _wakes) = block_on_counting(async {
         let mut seen = vec![false; N];
         while let Some(future) = set.next_async().await {
             seen[*future.result().unwrap()] = true;
@@ -172,7 +135,7 @@ fn as_completed_is_a_fused_stream() {
     let (promise, future) = Promise::new();
     let mut completed = as_completed([future.clone()], None);
     let producer = thread::spawn(move || promise.set_result(1).unwrap());
-    let ((first, end), _wakes) = block_on(std::future::poll_fn(|cx| {
+    let ((first, end), _wakes) = block_on_counting(std::future::poll_fn(|cx| {
         let first = match Pin::new(&mut completed).poll_next(cx) {
             Poll::Ready(item) => item,
             Poll::Pending => return Poll::Pending,

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use cfutures_core::{Error, Future, Promise};
 use cfutures_helpers::CompletionSet;
-use common::{Event, TestExecutor, spawn_task};
+use cfutures_test_support::{Event, finished};
+use common::{TestExecutor, spawn_task};
 
 #[test]
 fn yields_already_done_in_insertion_order_then_completion_order() {
@@ -20,9 +21,9 @@ fn yields_already_done_in_insertion_order_then_completion_order() {
     let (pb, b) = Promise::new();
     let (pc, c) = Promise::new();
     set.insert(a);
-    set.insert(common::finished(10));
+    set.insert(finished(10));
     set.insert(b);
-    set.insert(common::finished(20));
+    set.insert(finished(20));
     set.insert(c);
     assert_eq!(set.len(), 5);
     pc.set_result(3).unwrap();
@@ -40,7 +41,7 @@ fn yields_already_done_in_insertion_order_then_completion_order() {
 fn an_empty_set_ends_and_an_insert_revives_it() {
     let mut set = CompletionSet::new();
     assert_eq!(set.next(), None);
-    let done = common::finished("again");
+    let done = finished("again");
     set.insert(done.clone());
     assert_eq!(set.next(), Some(done));
     assert_eq!(set.next(), None);
@@ -60,7 +61,7 @@ fn each_insert_is_yielded_once_and_no_handle_is_kept() {
     assert_eq!(seen.len(), 100);
 
     // Two clones of one future are two inserts.
-    let done = common::finished(String::from("twice"));
+    let done = finished(String::from("twice"));
     set.extend([done.clone(), done.clone()]);
     assert_eq!(set.by_ref().count(), 2);
 }
@@ -139,7 +140,7 @@ fn next_timeout_gives_up_and_the_future_stays() {
     let mut set = CompletionSet::new();
     let (promise, future) = Promise::<u8>::new();
     set.insert(future.clone());
-    set.insert(common::finished(1));
+    set.insert(finished(1));
     assert_eq!(
         set.next_timeout(Duration::ZERO).unwrap().unwrap().result(),
         Ok(&1)
@@ -183,7 +184,7 @@ fn dropping_the_set_cancels_nothing() {
     assert_eq!(finished.load(Ordering::SeqCst), 5);
     assert!(kept.iter().all(|f| f.result().is_ok()));
     // An inserter outliving the set gets its future back.
-    let orphan = common::finished(0);
+    let orphan = cfutures_test_support::finished(0);
     assert_eq!(inserter.insert(orphan.clone()), Err(orphan));
 }
 
@@ -209,7 +210,7 @@ fn callbacks_run_by_cancel_all_may_insert() {
     let set = CompletionSet::new();
     let inserter = set.inserter();
     let (_promise, future) = Promise::<i32>::new();
-    future.add_done_callback(move |_| inserter.insert(common::finished(9)).unwrap());
+    future.add_done_callback(move |_| inserter.insert(finished(9)).unwrap());
     set.insert(future);
     assert_eq!(set.cancel_all(), 1);
     assert_eq!(set.len(), 2);

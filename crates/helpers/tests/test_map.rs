@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use cfutures_core::{Error, Future, Promise};
 use cfutures_helpers::{MapOptions, map, map_chunked};
-use common::{Event, TestExecutor};
+use cfutures_test_support::{Event, finished, quiet_expected_panics};
+use common::TestExecutor;
 
 /// `divmod` as a task that panics on a zero divisor, like Python's `ZeroDivisionError`.
 fn divmod(a: i32, b: i32) -> (i32, i32) {
@@ -51,7 +52,7 @@ fn test_map() {
 
 #[test]
 fn test_map_exception() {
-    common::quiet_panics();
+    quiet_expected_panics();
     let executor = TestExecutor::new(2);
     let mut i = map(
         [5, 5, 5, 5].into_iter().zip([2, 3, 0, 5]),
@@ -170,7 +171,7 @@ fn test_map_timeout() {
 fn timeout_counts_from_the_call() {
     // A zero timeout: whatever is done is yielded, the first wait times out at once.
     let (held, pending) = Promise::new();
-    let mut futures = vec![common::finished(1), pending, common::finished(3)].into_iter();
+    let mut futures = vec![finished(1), pending, finished(3)].into_iter();
     let mut i = map(
         0..3,
         |_| Ok(futures.next().unwrap()),
@@ -249,7 +250,7 @@ fn test_map_buffersize_value_validation() {
     let items = (0..4).inspect(|_| pulled.set(pulled.get() + 1));
     let result = map(
         items,
-        |x: i32| Ok(common::finished(x)),
+        |x: i32| Ok(finished(x)),
         MapOptions::new().buffersize(0),
     );
     assert_eq!(
@@ -262,13 +263,13 @@ fn test_map_buffersize_value_validation() {
 
     let result = map_chunked(
         0..4,
-        |chunk: Vec<i32>| Ok(common::finished(chunk.into_iter().map(Ok).collect())),
+        |chunk: Vec<i32>| Ok(finished(chunk.into_iter().map(Ok).collect())),
         MapOptions::new().chunksize(2).buffersize(0),
     );
     assert!(matches!(result, Err(Error::InvalidArgument(_))));
     let result = map_chunked(
         0..4,
-        |chunk: Vec<i32>| Ok(common::finished(chunk.into_iter().map(Ok).collect())),
+        |chunk: Vec<i32>| Ok(finished(chunk.into_iter().map(Ok).collect())),
         MapOptions::new().chunksize(0),
     );
     assert_eq!(
@@ -342,7 +343,7 @@ fn test_map_buffersize_on_empty_iterable() {
     // Also CPython's `test_map_buffersize_without_iterable`: zipping no inputs is empty.
     let mut res = map(
         std::iter::empty::<i32>(),
-        |x| Ok(common::finished(x)),
+        |x| Ok(finished(x)),
         MapOptions::new().buffersize(2),
     )
     .unwrap();
@@ -354,7 +355,7 @@ fn test_map_buffersize_when_buffer_is_full() {
     let mut ints = 0..4;
     let res = map(
         ints.by_ref(),
-        |x| Ok(common::finished(x.to_string())),
+        |x| Ok(finished(x.to_string())),
         MapOptions::new().buffersize(2),
     )
     .unwrap();
@@ -365,12 +366,7 @@ fn test_map_buffersize_when_buffer_is_full() {
 #[test]
 fn without_buffersize_everything_is_submitted_during_the_call() {
     let mut ints = 0..4;
-    let res = map(
-        ints.by_ref(),
-        |x| Ok(common::finished(x)),
-        MapOptions::new(),
-    )
-    .unwrap();
+    let res = map(ints.by_ref(), |x| Ok(finished(x)), MapOptions::new()).unwrap();
     assert_eq!(res.in_flight(), 4);
     drop(res);
     assert_eq!(ints.next(), None);
@@ -476,7 +472,7 @@ fn submit_errors() {
             if x == 2 {
                 Err(Error::ShutDown)
             } else {
-                Ok(common::finished(x))
+                Ok(finished(x))
             }
         },
         MapOptions::new().buffersize(2),
@@ -553,7 +549,7 @@ fn map_chunked_buffersize_counts_chunks() {
         0u32..,
         |chunk: Vec<u32>| {
             chunks.set(chunks.get() + 1);
-            Ok(common::finished(chunk.into_iter().map(Ok).collect()))
+            Ok(finished(chunk.into_iter().map(Ok).collect()))
         },
         MapOptions::new().chunksize(4).buffersize(2),
     )

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use cfutures_core::{Error, Future, Promise};
 use cfutures_helpers::{MapOptions, map, map_chunked, map_unordered, map_unordered_chunked};
-use common::{Event, TestExecutor};
+use cfutures_test_support::{Event, finished, quiet_expected_panics};
+use common::TestExecutor;
 
 /// A `submit` that hands out pending futures and keeps their promises, to complete by hand.
 fn by_hand<T>(
@@ -66,7 +67,7 @@ fn a_slow_first_item_does_not_hold_back_the_others() {
 
 #[test]
 fn errors_surface_at_their_index_and_iteration_goes_on() {
-    common::quiet_panics();
+    quiet_expected_panics();
     let executor = TestExecutor::new(2);
     let results: Vec<(usize, Result<i32, Error>)> = map_unordered(
         [2, 0, 5],
@@ -216,7 +217,7 @@ fn submit_errors() {
             if x == 2 {
                 Err(Error::ShutDown)
             } else {
-                Ok(common::finished(x))
+                Ok(finished(x))
             }
         },
         MapOptions::new(),
@@ -231,7 +232,7 @@ fn submit_errors() {
             if x == 2 {
                 Err(Error::ShutDown)
             } else {
-                Ok(common::finished(x))
+                Ok(finished(x))
             }
         },
         MapOptions::new().buffersize(2),
@@ -247,11 +248,7 @@ fn submit_errors() {
 fn options_are_validated_before_any_input_is_pulled() {
     let pulled = Cell::new(0);
     let items = (0..4).inspect(|_| pulled.set(pulled.get() + 1));
-    let result = map_unordered(
-        items,
-        |x| Ok(common::finished(x)),
-        MapOptions::new().buffersize(0),
-    );
+    let result = map_unordered(items, |x| Ok(finished(x)), MapOptions::new().buffersize(0));
     assert_eq!(
         result.err(),
         Some(Error::InvalidArgument(
@@ -260,7 +257,7 @@ fn options_are_validated_before_any_input_is_pulled() {
     );
     let result = map_unordered_chunked(
         0..4,
-        |chunk: Vec<i32>| Ok(common::finished(chunk.into_iter().map(Ok).collect())),
+        |chunk: Vec<i32>| Ok(finished(chunk.into_iter().map(Ok).collect())),
         MapOptions::new().chunksize(0),
     );
     assert_eq!(
@@ -320,7 +317,7 @@ fn chunked_buffersize_counts_chunks() {
         0u32..,
         |chunk: Vec<u32>| {
             chunks.set(chunks.get() + 1);
-            Ok(common::finished(chunk.into_iter().map(Ok).collect()))
+            Ok(finished(chunk.into_iter().map(Ok).collect()))
         },
         MapOptions::new().chunksize(4).buffersize(2),
     )
@@ -372,8 +369,8 @@ fn mixed_executors_complete_the_items_of_one_map() {
 fn maps_are_send_when_their_parts_are() {
     fn assert_send<X: Send>(_: &X) {}
     let items = vec![1u32, 2, 3];
-    let submit = |n: u32| Ok(common::finished(n));
-    let chunk = |c: Vec<u32>| Ok(common::finished(c.into_iter().map(Ok).collect()));
+    let submit = |n: u32| Ok(finished(n));
+    let chunk = |c: Vec<u32>| Ok(finished(c.into_iter().map(Ok).collect()));
     let ordered = map(items.clone(), submit, MapOptions::new()).unwrap();
     let unordered = map_unordered(items.clone(), submit, MapOptions::new()).unwrap();
     let chunked = map_chunked(items.clone(), chunk, MapOptions::new()).unwrap();

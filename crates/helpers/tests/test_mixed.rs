@@ -11,7 +11,8 @@ use std::thread;
 
 use cfutures_core::{Error, Future, Inline, Promise, Task};
 use cfutures_helpers::{MapOptions, ReturnWhen, as_completed, map, wait};
-use common::{Event, TestExecutor};
+use cfutures_test_support::Event;
+use common::TestExecutor;
 
 /// A producer on another thread that completes promises with the square of their request,
 /// like a process pool's result thread.

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use cfutures_core::{Error, Future, Promise};
 use cfutures_helpers::{ReturnWhen, wait};
-use common::{Canned, Event, TestExecutor};
+use cfutures_test_support::{Canned, Event, quiet_expected_panics};
+use common::TestExecutor;
 
 fn set_of(futures: &[&Future<i32>]) -> HashSet<Future<i32>> {
     futures.iter().map(|f| (*f).clone()).collect()
@@ -97,7 +98,7 @@ fn test_first_completed_some_already_completed() {
 
 #[test]
 fn test_first_exception() {
-    common::quiet_panics();
+    quiet_expected_panics();
     let executor = TestExecutor::new(3);
     let event1 = Event::new();
     let event2 = Event::new();
@@ -141,7 +142,7 @@ fn test_first_exception() {
 /// wait goes on until `future1` fails.
 #[test]
 fn test_first_exception_some_already_complete() {
-    common::quiet_panics();
+    quiet_expected_panics();
     let canned = Canned::new();
     let (_cancelled_promise, cancelled_too) = Promise::<i32>::new();
     cancelled_too.cancel();
@@ -210,7 +211,7 @@ fn first_exception_without_an_exception_waits_for_all() {
 
 #[test]
 fn test_all_completed() {
-    common::quiet_panics();
+    quiet_expected_panics();
     let canned = Canned::new();
     let executor = TestExecutor::new(2);
     let divisor = std::hint::black_box(0);

@@ -2,15 +2,13 @@
 //! self-wait as an error, surviving panics, work stealing, counters, policies, stack size.
 #![cfg(not(loom))] // under loom only the sleep protocol is built
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 
 use cfutures_core::executor::ExecutorId;
 use cfutures_core::{Error, Future, Shutdown, State};
+use cfutures_test_support::{Event, thread_name};
 use cfutures_thread::{InlineWaits, ThreadPoolBuilder, ThreadPoolExecutor};
-use common::{Event, thread_name};
 
 #[test]
 fn the_seeds_deadlock_completes() {

@@ -2,15 +2,13 @@
 //! are cancelled), nesting, and a scope inside the pool's only worker.
 #![cfg(not(loom))] // under loom only the sleep protocol is built
 
-mod common;
-
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cfutures_core::{Error, Shutdown};
+use cfutures_test_support::Event;
 use cfutures_thread::ThreadPoolExecutor;
-use common::Event;
 
 #[test]
 fn tasks_borrow_and_mutate_the_callers_data() {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cfutures_core::{Error, Future, Shutdown, State};
+use cfutures_test_support::{Rng, count_from_env};
 use cfutures_thread::ThreadPoolExecutor;
 
 #[derive(Default)]
@@ -21,30 +22,18 @@ struct Counts {
     nested_submitted: AtomicUsize,
 }
 
-/// xorshift64*: deterministic per seed, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 fn stress(tasks: usize, workers: usize, seed: u64) {
     // Thousands of expected panics would flood stderr.
     std::panic::set_hook(Box::new(|_| {}));
     let pool = Arc::new(ThreadPoolExecutor::new(workers).unwrap());
     let counts = Arc::new(Counts::default());
     let nested: Arc<Mutex<Vec<Future<u64>>>> = Arc::default();
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut futures = Vec::with_capacity(tasks);
     let mut cancel_successes = 0;
 
     for i in 0..tasks as u64 {
-        let dice = rng.next() % 100;
+        let dice = rng.next_u64() % 100;
         let counts_in_task = Arc::clone(&counts);
         let future = match dice {
             0..=4 => pool.submit(move || -> u64 {
@@ -140,20 +129,17 @@ fn stress(tasks: usize, workers: usize, seed: u64) {
     assert!(stats.completed > 0);
 }
 
-fn tasks_from_env(default: usize) -> usize {
-    std::env::var("CFUTURES_STRESS_TASKS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
-
 #[test]
 fn stress_random_panics_cancels_callbacks_nested() {
-    stress(tasks_from_env(50_000), 4, 0x5EED);
+    stress(count_from_env("CFUTURES_STRESS_TASKS", 50_000), 4, 0x5EED);
 }
 
 #[test]
 #[ignore = "a million tasks: run with --release --ignored"]
 fn stress_a_million_tasks() {
-    stress(tasks_from_env(1_000_000), 4, 0xC0FFEE);
+    stress(
+        count_from_env("CFUTURES_STRESS_TASKS", 1_000_000),
+        4,
+        0xC0FFEE,
+    );
 }

@@ -3,15 +3,13 @@
 //! the reason (not cancelled, not abandoned) and later submissions are refused with it.
 #![cfg(not(loom))] // under loom only the sleep protocol is built
 
-mod common;
-
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cfutures_core::{Error, Shutdown};
+use cfutures_test_support::Event;
 use cfutures_thread::ThreadPoolBuilder;
-use common::Event;
 
 thread_local! {
     static INITIALIZER_STATUS: RefCell<&'static str> = const { RefCell::new("uninitialized") };

@@ -1,15 +1,19 @@
 //! CPython's `test_shutdown.py` (`ExecutorShutdownTest`, `ThreadPoolShutdownTest`) for
 //! `ThreadPoolExecutor`. The cases that run a child interpreter to test interpreter exit have
-//! no Rust counterpart (a Rust process does not join its threads at exit).
+//! no Rust counterpart (a Rust process does not join its threads at exit); those that run a
+//! whole program on both pools are the facade's (`tests/test_shutdown.rs`). Python joins
+//! `executor._threads`; here (on Linux) worker threads are found by name in
+//! `/proc/self/task` to check that they are gone.
 #![cfg(not(loom))] // under loom only the sleep protocol is built
 
-mod common;
-
 use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use cfutures_core::{Error, Shutdown};
+#[cfg(target_os = "linux")]
+use cfutures_test_support::threads::threads_gone;
+use cfutures_test_support::{Event, Semaphore};
 use cfutures_thread::ThreadPoolExecutor;
-use common::{Event, Semaphore};
 
 #[test]
 fn test_run_after_shutdown() {
@@ -86,9 +90,18 @@ fn test_hang_gh94440() {
     pool.shutdown(Shutdown::WAIT);
 }
 
+/// A pool whose threads are named `prefix_N`, to find them in `/proc/self/task`.
+fn named_pool(workers: usize, prefix: &str) -> ThreadPoolExecutor {
+    ThreadPoolExecutor::builder()
+        .max_workers(workers)
+        .thread_name_prefix(prefix)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn test_threads_terminate() {
-    let pool = ThreadPoolExecutor::new(5).unwrap();
+    let pool = named_pool(5, "terminate");
     let sem = Semaphore::new(0);
     for _ in 0..3 {
         let sem = sem.clone();
@@ -98,13 +111,15 @@ fn test_threads_terminate() {
     sem.release(3);
     pool.shutdown(Shutdown::WAIT);
     assert_eq!(pool.stats().workers_alive, 0);
+    #[cfg(target_os = "linux")]
+    assert!(threads_gone("terminate_"));
 }
 
 #[test]
 fn test_context_manager_shutdown() {
     let futures: Vec<_>;
     {
-        let pool = ThreadPoolExecutor::new(5).unwrap();
+        let pool = named_pool(5, "ctxmanager");
         let abs: Vec<i32> = pool
             .map(i32::abs, -5..5)
             .unwrap()
@@ -116,18 +131,23 @@ fn test_context_manager_shutdown() {
             .collect();
     } // Drop = shutdown(wait = true)
     assert!(futures.iter().all(|f| f.done()));
+    #[cfg(target_os = "linux")]
+    assert!(threads_gone("ctxmanager_"));
 }
 
 #[test]
 fn test_del_shutdown() {
-    let pool = ThreadPoolExecutor::new(5).unwrap();
+    let pool = named_pool(5, "delshutdown");
     let futures: Vec<_> = (-5..5)
         .map(|v: i32| pool.submit(move || v.abs()).unwrap())
         .collect();
     drop(pool);
+    #[cfg(target_os = "linux")]
+    assert!(threads_gone("delshutdown_"));
+    // The results were all computed before the pool shut down.
     for (f, v) in futures.iter().zip(-5..5) {
         assert!(f.done());
-        assert_eq!(f.result(), Ok(&i32::abs(v)));
+        assert_eq!(f.result_timeout(Duration::ZERO), Ok(&i32::abs(v)));
     }
 }
 
@@ -143,6 +163,19 @@ fn test_shutdown_no_wait() {
     for (f, v) in futures.iter().zip(-5..5) {
         assert_eq!(f.result(), Ok(&i32::abs(v)));
     }
+
+    // Python's version: a `map` iterator survives a non-waiting shutdown of its pool.
+    let pool = named_pool(5, "nowait");
+    let res: Vec<i32> = {
+        let results = pool.map(i32::abs, -5..5).unwrap();
+        pool.shutdown(Shutdown::NO_WAIT);
+        results.collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(res, [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]);
+    // The threads are cleaned up: a waiting shutdown now returns once they have exited.
+    pool.shutdown(Shutdown::WAIT);
+    #[cfg(target_os = "linux")]
+    assert!(threads_gone("nowait_"));
 }
 
 #[test]
@@ -228,7 +261,6 @@ fn shutdown_from_two_tasks_at_once_does_not_deadlock() {
 #[test]
 fn submissions_racing_shutdown_never_leave_a_future_pending() {
     use std::sync::Barrier;
-    use std::time::Duration;
 
     for round in 0..40 {
         let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());

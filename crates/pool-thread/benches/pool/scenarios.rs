@@ -6,18 +6,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
+use cfutures_test_support::{PRIMES, is_prime};
 use cfutures_thread::ThreadPoolExecutor;
 use criterion::{Criterion, criterion_group};
 
 const T1_TASKS: usize = 100_000;
-const PRIMES: [u64; 6] = [
-    112_272_535_095_293,
-    112_582_705_942_171,
-    112_272_535_095_293,
-    115_280_095_190_773,
-    115_797_848_077_099,
-    1_099_726_899_285_419,
-];
 
 fn cores() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
@@ -167,14 +160,6 @@ fn t3_nested(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-fn is_prime(n: u64) -> bool {
-    if n.is_multiple_of(2) {
-        return false;
-    }
-    let sqrt_n = (n as f64).sqrt().floor() as u64;
-    (3..=sqrt_n).step_by(2).all(|i| !n.is_multiple_of(i))
 }
 
 fn t4_cpu_bound(c: &mut Criterion) {
