@@ -77,7 +77,6 @@ fn helper_closed_stdin() {
 }
 
 #[test]
-#[ignore = "BUG 1: a wire pipe lands on fd 0 and /dev/null overwrites it"]
 fn a_program_that_closed_stdin_still_starts_workers() {
     run_helper("helper_closed_stdin");
 }
@@ -99,7 +98,6 @@ fn fork_a_sleeper(_: ()) -> u32 {
 }
 
 #[test]
-#[ignore = "BUG 2: shutdown waits for end of file, which a grandchild holds back"]
 fn a_grandchild_holding_the_wire_does_not_block_shutdown() {
     let pool = pool(1);
     let sleeper = *pool.submit(fork_a_sleeper, ()).unwrap().result().unwrap();
@@ -111,7 +109,6 @@ fn a_grandchild_holding_the_wire_does_not_block_shutdown() {
 }
 
 #[test]
-#[ignore = "BUG 2: shutdown closes the pipe instead of telling the worker to stop"]
 fn a_fork_of_the_parent_does_not_block_shutdown() {
     let pool = pool(1);
     assert!(pool.submit(pid, ()).unwrap().result().is_ok());
@@ -132,7 +129,6 @@ fn fork_then_wait((paths, pid_file): ((String, String), String)) -> u32 {
 }
 
 #[test]
-#[ignore = "BUG 2: a worker's end is learned only from end of file"]
 fn kill_workers_fails_the_running_task_even_if_a_grandchild_holds_the_wire() {
     let pool = pool(1);
     let gate = Gate::new();
@@ -164,7 +160,6 @@ fn write_to_a_closed_pipe(_: ()) -> String {
 }
 
 #[test]
-#[ignore = "BUG 3: workers do not ignore SIGPIPE"]
 fn a_task_writing_to_a_closed_pipe_gets_broken_pipe_as_in_the_parent() {
     let pool = pool(1);
     let result = pool
@@ -177,7 +172,6 @@ fn a_task_writing_to_a_closed_pipe_gets_broken_pipe_as_in_the_parent() {
 // 4. terminate_workers with a stopped worker.
 
 #[test]
-#[ignore = "BUG 4: SIGTERM stays pending on a stopped worker"]
 fn terminate_workers_ends_a_stopped_worker() {
     let pool = pool(1);
     let gate = Gate::new();
@@ -201,7 +195,6 @@ fn ignore_sigterm_then_wait(paths: (String, String)) -> u32 {
 }
 
 #[test]
-#[ignore = "BUG: no escalation to SIGKILL"]
 fn terminate_workers_ends_a_worker_that_ignores_sigterm() {
     let pool = pool(1);
     let gate = Gate::new();
@@ -248,7 +241,6 @@ fn helper_out_of_descriptors() {
 }
 
 #[test]
-#[ignore = "BUG 5: a transient start failure breaks the pool"]
 fn running_out_of_descriptors_once_does_not_break_the_pool() {
     run_helper("helper_out_of_descriptors");
 }
@@ -292,7 +284,6 @@ fn helper_large_payload() {
 }
 
 #[test]
-#[ignore = "BUG 6: outbox and output buffers keep their capacity"]
 fn a_large_payload_is_given_back_in_the_parent_and_the_worker() {
     run_helper("helper_large_payload");
 }
@@ -304,7 +295,6 @@ fn nothing(x: u32) -> u32 {
 }
 
 #[test]
-#[ignore = "BUG 7: unstarted tasks fail as if they ran"]
 fn kill_workers_says_pipelined_tasks_never_started() {
     let pool = pool(1);
     // Many tiny tasks teach the pool to pipeline deeply.
@@ -344,7 +334,6 @@ fn kill_workers_says_pipelined_tasks_never_started() {
 // 8. Done-callbacks never block the delivery of replies.
 
 #[test]
-#[ignore = "BUG 8: callbacks run on the thread that reads replies"]
 fn a_done_callback_waiting_on_a_later_future_of_the_same_worker_does_not_deadlock() {
     let pool = pool(1);
     let gate = Gate::new();
@@ -370,7 +359,6 @@ fn thread_name(_: ()) -> Option<String> {
 }
 
 #[test]
-#[ignore = "BUG 9: the worker's thread has no name"]
 fn the_worker_thread_has_a_name() {
     let pool = pool(1);
     let name = pool.submit(thread_name, ()).unwrap().into_result().unwrap();
@@ -403,7 +391,6 @@ fn helper_stack_overflow() {
 }
 
 #[test]
-#[ignore = "BUG 9: no stack overflow handler in workers"]
 fn a_stack_overflow_in_a_task_prints_rusts_message() {
     let output = run_helper("helper_stack_overflow");
     let stderr = String::from_utf8_lossy(&output.stderr);
