@@ -776,3 +776,423 @@ impl<J: Job> Dispatcher<J> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that records what happened to it.
+    #[derive(Debug, PartialEq)]
+    struct Probe {
+        id: u64,
+        cancelled: bool,
+    }
+
+    impl Job for Probe {
+        fn start(&mut self) -> bool {
+            !self.cancelled
+        }
+    }
+
+    fn policy(max_workers: usize) -> Policy {
+        Policy {
+            max_workers,
+            max_tasks_per_child: None,
+            has_initializer: false,
+            terminate_grace: Duration::from_secs(2),
+        }
+    }
+
+    fn task(id: u64) -> Task<Probe> {
+        let mut frame = Vec::new();
+        let start = wire::begin_frame(&mut frame, wire::kind::TASK);
+        frame.extend_from_slice(&id.to_le_bytes());
+        wire::end_frame(&mut frame, start, usize::MAX).unwrap();
+        Task {
+            id,
+            frame,
+            job: Probe {
+                id,
+                cancelled: false,
+            },
+            claimed: false,
+        }
+    }
+
+    fn spawned(fx: &Effects<Probe>) -> Vec<WorkerId> {
+        fx.0.iter()
+            .filter_map(|e| match e {
+                Effect::Spawn(id) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn failed(fx: &Effects<Probe>) -> Vec<(u64, String)> {
+        fx.0.iter()
+            .filter_map(|e| match e {
+                Effect::Fail(job, error) => Some((job.id, error.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn has(fx: &Effects<Probe>, want: impl Fn(&Effect<Probe>) -> bool) -> bool {
+        fx.0.iter().any(want)
+    }
+
+    /// A pool with one ready worker.
+    fn one_ready() -> (Dispatcher<Probe>, WorkerId) {
+        let mut d = Dispatcher::new(policy(1));
+        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let id = spawned(&fx)[0];
+        let _ = d.started(id, 1 << 20, Instant::now());
+        let fx = d.ready(id);
+        assert!(has(&fx, |e| matches!(e, Effect::Flush(w) if *w == id)));
+        let out = d.take_outbox(id, Vec::new()).unwrap();
+        assert_eq!(out, task(0).frame);
+        assert_eq!(d.take_outbox(id, out), None);
+        (d, id)
+    }
+
+    fn end(cause: EndCause, started: Option<u64>) -> End {
+        End {
+            pid: 42,
+            reason: ExitReason::Signal(9),
+            cause,
+            started,
+            last_words: None,
+        }
+    }
+
+    #[test]
+    fn r1_refuses_after_shutdown_and_when_broken() {
+        let mut d = Dispatcher::<Probe>::new(policy(1));
+        let _ = d.shutdown(false);
+        assert!(matches!(d.submit(task(1)), Err((Error::ShutDown, _))));
+        let mut d = Dispatcher::<Probe>::new(policy(1));
+        let fx = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        let id = spawned(&fx)[0];
+        let fx = d.ended(id, end(EndCause::Startup(Some("init failed".into())), None));
+        assert_eq!(failed(&fx).len(), 1);
+        assert!(d.broken().is_some());
+        assert!(matches!(d.submit(task(2)), Err((Error::Broken(_), _))));
+    }
+
+    #[test]
+    fn r2_starts_workers_lazily_and_reuses_idle_ones() {
+        let (mut d, id) = one_ready();
+        let replied = d.replied(
+            id,
+            &[Reply {
+                task: 0,
+                elapsed_ns: 1_000_000,
+            }],
+        );
+        assert_eq!(replied.jobs.len(), 1);
+        let _ = replied.effects;
+        // An idle token is there: no new worker even with room for more.
+        let mut d2 = Dispatcher::<Probe>::new(policy(2));
+        std::mem::swap(&mut d.policy, &mut d2.policy);
+        let fx = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        assert!(spawned(&fx).is_empty());
+        // No token left: the second worker starts.
+        let fx = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        assert_eq!(spawned(&fx).len(), 1);
+    }
+
+    #[test]
+    fn r3_a_cancelled_task_is_discarded_not_sent() {
+        let mut d = Dispatcher::new(policy(1));
+        let mut t = task(0);
+        t.job.cancelled = true;
+        let fx = d.submit(t).map_err(|(e, _)| e).unwrap();
+        let id = spawned(&fx)[0];
+        let _ = d.started(id, 1 << 20, Instant::now());
+        let fx = d.ready(id);
+        assert!(has(&fx, |e| matches!(e, Effect::Discard(p) if p.id == 0)));
+        assert_eq!(d.in_flight(id), 0);
+    }
+
+    #[test]
+    fn r3_pipelines_short_tasks_and_respects_the_byte_bound() {
+        let (mut d, id) = one_ready();
+        let replied = d.replied(
+            id,
+            &[Reply {
+                task: 0,
+                elapsed_ns: 1_000,
+            }],
+        );
+        let _ = replied.effects;
+        // Short tasks: several go out at once.
+        for i in 1..=5 {
+            let _ = d.submit(task(i)).map_err(|(e, _)| e).unwrap();
+        }
+        assert_eq!(d.in_flight(id), 5);
+        // A tiny capacity: only one task in flight beyond an empty worker.
+        let mut d = Dispatcher::new(policy(1));
+        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let id = spawned(&fx)[0];
+        let _ = d.started(id, 1, Instant::now());
+        let _ = d.ready(id);
+        let _ = d
+            .replied(
+                id,
+                &[Reply {
+                    task: 0,
+                    elapsed_ns: 1_000,
+                }],
+            )
+            .effects;
+        let _ = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        let _ = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        assert_eq!(d.in_flight(id), 1);
+        assert_eq!(d.queued(), 1);
+    }
+
+    #[test]
+    fn r4_one_flush_owner_until_the_outbox_is_empty() {
+        let (mut d, id) = one_ready();
+        let _ = d
+            .replied(
+                id,
+                &[Reply {
+                    task: 0,
+                    elapsed_ns: 1_000,
+                }],
+            )
+            .effects;
+        let fx = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        assert!(has(&fx, |e| matches!(e, Effect::Flush(_))));
+        let fx = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        assert!(
+            !has(&fx, |e| matches!(e, Effect::Flush(_))),
+            "a second owner"
+        );
+        let out = d.take_outbox(id, Vec::new()).unwrap();
+        assert_eq!(out, [task(1).frame, task(2).frame].concat());
+        assert_eq!(d.take_outbox(id, Vec::new()), None);
+    }
+
+    #[test]
+    fn r5_shutdown_stops_idle_workers_with_a_frame() {
+        let (mut d, id) = one_ready();
+        let _ = d.shutdown(false);
+        assert_eq!(d.phase(id), Some(Phase::Ready), "busy: not stopped yet");
+        let fx = d
+            .replied(
+                id,
+                &[Reply {
+                    task: 0,
+                    elapsed_ns: 1,
+                }],
+            )
+            .effects;
+        assert!(has(&fx, |e| matches!(e, Effect::Flush(_))));
+        assert_eq!(d.phase(id), Some(Phase::Stopping));
+        let mut stop = Vec::new();
+        wire::push_stop(&mut stop);
+        assert_eq!(d.take_outbox(id, Vec::new()), Some(stop));
+        let fx = d.ended(id, end(EndCause::Exited, Some(1)));
+        assert!(spawned(&fx).is_empty());
+        assert!(has(&fx, |e| matches!(e, Effect::Forget(w) if *w == id)));
+        assert_eq!(d.worker_count(), 0);
+    }
+
+    #[test]
+    fn r5_max_tasks_per_child_retires_and_r9_replaces() {
+        let mut p = policy(1);
+        p.max_tasks_per_child = Some(1);
+        let mut d = Dispatcher::new(p);
+        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let id = spawned(&fx)[0];
+        let _ = d.started(id, 1 << 20, Instant::now());
+        let _ = d.ready(id);
+        let _ = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        assert_eq!(d.queued(), 1);
+        let _ = d
+            .replied(
+                id,
+                &[Reply {
+                    task: 0,
+                    elapsed_ns: 1,
+                }],
+            )
+            .effects;
+        assert_eq!(d.phase(id), Some(Phase::Stopping));
+        let fx = d.ended(id, end(EndCause::Exited, Some(1)));
+        assert_eq!(spawned(&fx).len(), 1);
+        assert!(failed(&fx).is_empty());
+    }
+
+    #[test]
+    fn r6_an_unexpected_reply_is_a_protocol_error_and_kills() {
+        let (mut d, id) = one_ready();
+        let replied = d.replied(
+            id,
+            &[Reply {
+                task: 99,
+                elapsed_ns: 1,
+            }],
+        );
+        assert!(replied.jobs.is_empty());
+        assert!(replied.protocol_error.is_some());
+        assert!(has(&replied.effects, |e| matches!(
+            e,
+            Effect::Signal(_, Signal::Kill)
+        )));
+    }
+
+    #[test]
+    fn r7_blames_only_the_started_task_and_requeues_the_rest() {
+        let (mut d, id) = one_ready();
+        let _ = d
+            .replied(
+                id,
+                &[Reply {
+                    task: 0,
+                    elapsed_ns: 1_000,
+                }],
+            )
+            .effects;
+        for i in 1..=3 {
+            let _ = d.submit(task(i)).map_err(|(e, _)| e).unwrap();
+        }
+        assert_eq!(d.in_flight(id), 3);
+        // Replied 1, started 2 of the 4 it got: task 2 ran, 3 never started.
+        let _ = d
+            .replied(
+                id,
+                &[Reply {
+                    task: 1,
+                    elapsed_ns: 1_000,
+                }],
+            )
+            .effects;
+        let fx = d.ended(id, end(EndCause::Exited, Some(3)));
+        let failures = failed(&fx);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].0, 2);
+        assert!(failures[0].1.contains("died"), "{}", failures[0].1);
+        assert_eq!(d.queued(), 1);
+        assert_eq!(spawned(&fx).len(), 1);
+    }
+
+    #[test]
+    fn r7_last_words_name_the_task_they_fail() {
+        let (mut d, id) = one_ready();
+        let mut e = end(EndCause::Exited, Some(1));
+        e.last_words = Some((
+            0,
+            Error::Panicked {
+                message: "boom".into(),
+                backtrace: None,
+            },
+        ));
+        let fx = d.ended(id, e);
+        assert_eq!(failed(&fx), [(0, "task panicked: boom".to_string())]);
+    }
+
+    #[test]
+    fn r7_without_a_counter_every_held_task_fails() {
+        let (mut d, id) = one_ready();
+        let fx = d.ended(id, end(EndCause::Exited, None));
+        assert_eq!(failed(&fx).len(), 1);
+    }
+
+    #[test]
+    fn r8_silent_startup_deaths_are_replaced_a_few_times_then_break() {
+        let mut d = Dispatcher::new(policy(1));
+        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let mut id = spawned(&fx)[0];
+        for _ in 0..MAX_SILENT_STARTUP_DEATHS {
+            let fx = d.ended(id, end(EndCause::Startup(None), None));
+            assert!(d.broken().is_none());
+            id = spawned(&fx)[0];
+        }
+        let fx = d.ended(id, end(EndCause::Startup(None), None));
+        assert!(d.broken().is_some());
+        assert_eq!(failed(&fx).len(), 1);
+        assert!(spawned(&fx).is_empty());
+    }
+
+    #[test]
+    fn r10_a_spawn_failure_fails_the_queue_but_does_not_break() {
+        let mut d = Dispatcher::new(policy(1));
+        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let id = spawned(&fx)[0];
+        let error = std::io::Error::from_raw_os_error(libc::EMFILE);
+        let fx = d.spawn_failed(id, &error);
+        let failures = failed(&fx);
+        assert_eq!(failures.len(), 1);
+        assert!(
+            failures[0].1.contains("cannot start a worker"),
+            "{}",
+            failures[0].1
+        );
+        assert!(d.broken().is_none());
+        let fx = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        assert_eq!(spawned(&fx).len(), 1, "the next submission tries again");
+    }
+
+    #[test]
+    fn r11_cancel_futures_keeps_claimed_tasks() {
+        let mut d = Dispatcher::new(policy(1));
+        let _ = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let _ = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        let fx = d.shutdown(true);
+        assert_eq!(
+            fx.0.iter()
+                .filter(|e| matches!(e, Effect::Cancel(_)))
+                .count(),
+            2
+        );
+        assert_eq!(d.queued(), 0);
+    }
+
+    #[test]
+    fn r12_r13_terminate_signals_escalates_and_says_never_started() {
+        let (mut d, id) = one_ready();
+        let _ = d
+            .replied(
+                id,
+                &[Reply {
+                    task: 0,
+                    elapsed_ns: 1_000,
+                }],
+            )
+            .effects;
+        for i in 1..=2 {
+            let _ = d.submit(task(i)).map_err(|(e, _)| e).unwrap();
+        }
+        let now = Instant::now();
+        let fx = d.terminate(Signal::Terminate, now);
+        assert!(has(
+            &fx,
+            |e| matches!(e, Effect::Signal(w, Signal::Terminate) if *w == id)
+        ));
+        assert!(has(&fx, |e| matches!(e, Effect::Rearm(_))));
+        let at = d.timer_of(id).unwrap();
+        assert!(d.timer_expired(id, now).is_empty(), "not due yet");
+        let fx = d.timer_expired(id, at);
+        assert!(has(&fx, |e| matches!(e, Effect::Signal(_, Signal::Kill))));
+        // It had started task 1 (of 1 and 2) when it died.
+        let fx = d.ended(id, end(EndCause::Exited, Some(2)));
+        let failures = failed(&fx);
+        assert_eq!(failures.len(), 2);
+        assert!(failures[0].1.contains("died"));
+        assert!(failures[1].1.contains("before this task started"));
+        assert!(spawned(&fx).is_empty());
+    }
+
+    #[test]
+    fn r14_a_failed_write_kills() {
+        let (mut d, id) = one_ready();
+        let fx = d.write_failed(id);
+        assert!(has(
+            &fx,
+            |e| matches!(e, Effect::Signal(w, Signal::Kill) if *w == id)
+        ));
+    }
+}
