@@ -34,6 +34,7 @@
 //! compare-and-swap and no lock (see the protocol in `shared.rs`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod deferred;
 mod error;
 mod future;
 mod inline;
@@ -46,6 +47,7 @@ mod task;
 pub mod unwind;
 mod wait_async;
 
+pub use deferred::DeferredCallbacks;
 pub use error::{Error, ExitReason};
 pub use future::{Future, WakerKey};
 pub use inline::{ExecutorId, Inline, WorkerGuard};

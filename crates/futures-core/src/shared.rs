@@ -44,6 +44,10 @@ pub(crate) enum Outcome<T> {
 
 pub(crate) type TaskFn<T> = Box<dyn FnOnce() -> T + Send>;
 pub(crate) type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
+/// A refused completion: why, and the outcome handed back.
+pub(crate) type Refused<T> = (Error, Outcome<T>);
+/// A registered done-callback and the handle it is passed.
+pub(crate) type DoneCallback<T> = (Future<T>, Callback<T>);
 
 /// Something to tell when the future is done.
 pub(crate) enum Waiter<T> {
@@ -182,7 +186,20 @@ impl<T> Shared<T> {
 
     /// Completes the future with `outcome` if it is pending or running; an `InvalidState` error
     /// (carrying the outcome back) otherwise.
-    pub(crate) fn complete(&self, outcome: Outcome<T>) -> Result<(), (Error, Outcome<T>)> {
+    pub(crate) fn complete(&self, outcome: Outcome<T>) -> Result<(), Refused<T>> {
+        if let Some(callbacks) = self.complete_deferred(outcome)? {
+            self.run_callbacks(callbacks);
+        }
+        Ok(())
+    }
+
+    /// [`complete`](Self::complete), except that the done-callbacks are returned instead of
+    /// run (with `NOTIFYING` still set; [`run_callbacks`](Self::run_callbacks) clears it).
+    /// Parked threads and wakers are woken before this returns.
+    pub(crate) fn complete_deferred(
+        &self,
+        outcome: Outcome<T>,
+    ) -> Result<Option<Vec<DoneCallback<T>>>, Refused<T>> {
         if let Err(word) = self.transition(&[PENDING, RUNNING], COMPLETING) {
             // Python's message: `InvalidStateError: FINISHED: <Future at 0x.. state=finished
             // returned int>`.
@@ -225,12 +242,28 @@ impl<T> Shared<T> {
                 Err(actual) => current = actual,
             }
         }
-        if current & HAS_WAITERS != 0 {
-            self.notify();
-            // Release: the callbacks' handle drops happen-before an observer of the cleared bit.
-            self.state.fetch_and(!NOTIFYING, Ordering::Release);
+        if current & HAS_WAITERS == 0 {
+            return Ok(None);
         }
-        Ok(())
+        let callbacks = self.wake();
+        if callbacks.is_empty() {
+            // Release: as in `run_callbacks`.
+            self.state.fetch_and(!NOTIFYING, Ordering::Release);
+            return Ok(None);
+        }
+        Ok(Some(callbacks))
+    }
+
+    /// Runs the done-callbacks `complete_deferred` returned, then clears `NOTIFYING`.
+    pub(crate) fn run_callbacks(&self, callbacks: Vec<DoneCallback<T>>) {
+        {
+            let _notifying = NotifyingGuard::enter(self.address());
+            for (handle, callback) in callbacks {
+                run_callback(&handle, callback);
+            }
+        }
+        // Release: the callbacks' handle drops happen-before an observer of the cleared bit.
+        self.state.fetch_and(!NOTIFYING, Ordering::Release);
     }
 
     /// True while the completing thread is still waking waiters and running done-callbacks.
@@ -324,17 +357,30 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Wakes every waiter of a future that has just become terminal.
+    /// Wakes every waiter of a future that has just become terminal: threads and wakers
+    /// first, then the done-callbacks (Python's order: `notify_all`, then the callbacks).
     fn notify(&self) {
+        let callbacks = self.wake();
+        let _notifying = NotifyingGuard::enter(self.address());
+        for (handle, callback) in callbacks {
+            run_callback(&handle, callback);
+        }
+    }
+
+    /// Wakes the parked threads and wakers of a future that has just become terminal and
+    /// returns its done-callbacks, in the order they were added.
+    fn wake(&self) -> Vec<DoneCallback<T>> {
         let _notifying = NotifyingGuard::enter(self.address());
         let entries = std::mem::take(&mut lock(&self.waiters).entries);
+        let mut callbacks = Vec::new();
         for (_, waiter) in entries {
             match waiter {
                 Waiter::Thread(thread) => thread.unpark(),
                 Waiter::Waker(waker) => waker.wake(),
-                Waiter::Callback(handle, callback) => run_callback(&handle, callback),
+                Waiter::Callback(handle, callback) => callbacks.push((handle, callback)),
             }
         }
+        callbacks
     }
 
     /// Fails a future whose producer vanished, if it is not done yet.

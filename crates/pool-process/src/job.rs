@@ -10,18 +10,18 @@ use serde::{Deserialize, Deserializer};
 
 use crate::wire::Failure;
 
-/// Completes one future (and runs its done-callbacks).
-pub(crate) type Settled = Box<dyn FnOnce() + Send>;
+/// The done-callbacks of a future just completed, to run off the thread that reads replies.
+pub(crate) type Callbacks = Box<dyn FnOnce() + Send>;
 
 /// What the pool keeps for a task it has not completed yet.
 pub(crate) trait Job: Send {
     /// Marks the future running before it is sent to a worker; false if it was cancelled
     /// meanwhile (then it is not sent), like Python's `set_running_or_notify_cancel`.
     fn start(&self) -> bool;
-    /// Decodes a worker's encoded value (or takes the error) and returns what completes the
-    /// future: decoding happens on the thread that reads replies, completing (which runs
-    /// done-callbacks) on the delivery thread, so a callback never holds up replies.
-    fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Settled;
+    /// Decodes a worker's encoded value (or takes the error) and completes the future at
+    /// once, waking its waiters; returns its done-callbacks, if it has any, for the caller to
+    /// run elsewhere (a delivery thread), so a callback never holds up replies.
+    fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks>;
     /// Cancels a future that was never sent (shutdown with `cancel_futures`).
     fn cancel(self: Box<Self>);
 }
@@ -43,13 +43,18 @@ fn decode_guarded<T>(decode: impl FnOnce() -> Result<T, Error>) -> Result<T, Err
     }
 }
 
-fn complete<T>(promise: &Promise<T>, result: Result<T, Error>) {
+fn complete<T: Send + Sync + 'static>(
+    promise: &Promise<T>,
+    result: Result<T, Error>,
+) -> Option<Callbacks> {
+    let deferred = match result {
+        Ok(value) => promise.set_result_deferred(value),
+        Err(error) => promise.set_error_deferred(error),
+    };
     // A future the user cancelled while it was still queued refuses completion; that is the
     // only way these can fail, and there is nothing left to tell anyone.
-    let _ = match result {
-        Ok(value) => promise.set_result(value),
-        Err(error) => promise.set_error(error),
-    };
+    let callbacks = deferred.ok().flatten()?;
+    Some(Box::new(move || callbacks.run()))
 }
 
 impl crate::dispatch::Job for Box<dyn Job> {
@@ -68,14 +73,14 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for Pending<R> {
         self.promise.set_running_or_notify_cancel()
     }
 
-    fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Settled {
+    fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks> {
         let result = outcome.and_then(|bytes| {
             decode_guarded(|| {
                 postcard::from_bytes::<R>(bytes)
                     .map_err(|e| Error::Serialization(format!("cannot decode the result: {e}")))
             })
         });
-        Box::new(move || complete(&self.promise, result))
+        complete(&self.promise, result)
     }
 
     fn cancel(self: Box<Self>) {
@@ -93,7 +98,7 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
         self.promise.set_running_or_notify_cancel()
     }
 
-    fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Settled {
+    fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks> {
         let result = outcome.and_then(|bytes| {
             decode_guarded(|| {
                 postcard::from_bytes::<ChunkResults<R>>(bytes)
@@ -101,7 +106,7 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
                     .map_err(|e| Error::Serialization(format!("cannot decode the results: {e}")))
             })
         });
-        Box::new(move || complete(&self.promise, result))
+        complete(&self.promise, result)
     }
 
     fn cancel(self: Box<Self>) {

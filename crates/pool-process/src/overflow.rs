@@ -3,35 +3,20 @@
 //! Rust's runtime installs a `SIGSEGV`/`SIGBUS` handler that recognises a fault in a thread's
 //! guard page and prints "thread '...' has overflowed its stack" before aborting. A worker
 //! entered from the ELF constructor runs before that runtime set-up, so it installs the same
-//! kind of handler for its task thread: an alternate signal stack, and a handler that prints
-//! the message for a fault in the guard page and otherwise restores the default action (the
-//! fault then repeats and kills the worker as before).
+//! kind of handler for the thread that runs tasks (the main thread): an alternate signal
+//! stack, and a handler that prints the message for a fault just below the stack and
+//! otherwise restores the default action (the fault then repeats and kills the worker as
+//! before).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::worker::WORKER_THREAD;
 
-/// The guard page range of the task thread.
+/// The guard range of the task thread.
 static GUARD_START: AtomicUsize = AtomicUsize::new(0);
 static GUARD_END: AtomicUsize = AtomicUsize::new(0);
 /// Bytes of the alternate signal stack.
 const ALT_STACK: usize = 64 * 1024;
-
-/// The stack size the task thread gets: the main thread's (`RLIMIT_STACK`, 8 MiB when
-/// unlimited or unknown), so a task recurses as deep as it would in a program's `main`.
-pub(crate) fn main_stack_size() -> usize {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one valid struct.
-    let ok = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } == 0;
-    if ok && limit.rlim_cur != libc::RLIM_INFINITY && limit.rlim_cur >= 1 << 20 {
-        (limit.rlim_cur as usize).min(1 << 30)
-    } else {
-        8 << 20
-    }
-}
 
 /// Installs the handler for the calling thread, unless the program already handles
 /// `SIGSEGV` (Rust's runtime ran: then its handler does this job).
@@ -81,8 +66,14 @@ pub(crate) fn install_on_this_thread() {
     }
 }
 
-/// The calling thread's guard area, as Rust's runtime computes it for glibc threads (which
-/// used to count the guard inside the stack: both sides are covered).
+/// The kernel's gap below a main thread's stack (`stack_guard_gap`, 256 pages by default):
+/// nothing is mapped there, so a fault in it is the stack growing past its limit.
+const MAIN_GUARD_GAP: usize = 1 << 20;
+
+/// The calling thread's guard area, as Rust's runtime computes it: for the main thread (whose
+/// guard glibc reports as 0) the gap below the lowest address the stack may grow to; for
+/// other glibc threads the guard page, on both sides of the reported start (glibc used to
+/// count the guard inside the stack).
 fn guard_range() -> Option<(usize, usize)> {
     // SAFETY: pthread_getattr_np fills an attribute object we destroy after reading it.
     unsafe {
@@ -96,9 +87,10 @@ fn guard_range() -> Option<(usize, usize)> {
         let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0
             && libc::pthread_attr_getguardsize(&attr, &mut guard) == 0;
         libc::pthread_attr_destroy(&mut attr);
-        if !ok || guard == 0 {
+        if !ok {
             return None;
         }
+        let guard = if guard == 0 { MAIN_GUARD_GAP } else { guard };
         let addr = addr as usize;
         Some((addr.saturating_sub(guard), addr + guard))
     }
