@@ -809,3 +809,92 @@ fn deliver_loop(shared: &DeliveryShared) {
     st.running -= 1;
     shared.changed.notify_all();
 }
+
+#[cfg(test)]
+mod tests {
+    use cfutures_core::ExitReason;
+
+    use super::*;
+
+    /// Starts a real worker (this test binary re-executed), sends `hello` the way the shell
+    /// does, returns the kind and payload of its answer and how it exited (after a STOP frame,
+    /// if it is still serving).
+    fn handshake_with(hello: &Hello) -> (u8, Vec<u8>, ExitReason) {
+        let Spawned {
+            pid,
+            pidfd,
+            to_worker,
+            from_worker,
+            ..
+        } = spawn::spawn_worker(1 << 20).unwrap();
+        let io = WorkerIo {
+            pid,
+            pidfd,
+            to_worker,
+            wake: eventfd().unwrap(),
+            timer: Mutex::new(None),
+        };
+        let mut bytes = Vec::new();
+        wire::push_message(&mut bytes, kind::HELLO, hello, usize::MAX).unwrap();
+        assert!(write_watched(&io, &bytes));
+        let seen = Cell::new(Seen::default());
+        let watched = Watched {
+            pipe: &from_worker,
+            io: &io,
+            seen: &seen,
+        };
+        let mut reader = FrameReader::new(watched, 1 << 20);
+        let frame = reader.next_frame().unwrap().expect("an answer");
+        let payload = reader.bytes(frame.payload).to_vec();
+        let mut stop = Vec::new();
+        wire::push_stop(&mut stop);
+        // A worker that refused has exited already; then this write fails, which is fine.
+        let _ = write_watched(&io, &stop);
+        (frame.kind, payload, spawn::reap(io.pidfd.as_fd()))
+    }
+
+    fn good_hello() -> Hello {
+        Hello {
+            protocol: PROTOCOL_VERSION,
+            build: build_id().clone(),
+            max_frame: 1 << 20,
+            initializer: None,
+        }
+    }
+
+    #[test]
+    fn a_worker_answers_a_good_handshake_and_exits_on_stop() {
+        let (kind, payload, exit) = handshake_with(&good_hello());
+        assert_eq!(kind, kind::READY);
+        let ready: Ready = wire::decode(&payload).unwrap();
+        assert_eq!(&ready.build, build_id());
+        assert_eq!(ready.protocol, PROTOCOL_VERSION);
+        assert_eq!(exit, ExitReason::Code(0));
+    }
+
+    #[test]
+    fn a_worker_refuses_another_build() {
+        let mut hello = good_hello();
+        hello.build.exe[1] ^= 1; // another inode
+        let (kind, payload, exit) = handshake_with(&hello);
+        assert_eq!(kind, kind::REJECTED);
+        let why: String = wire::decode(&payload).unwrap();
+        assert!(why.contains("not the parent's build"), "{why}");
+        assert_eq!(exit, ExitReason::Code(70));
+
+        let mut hello = good_hello();
+        hello.build.layout += 16; // another code layout
+        assert_eq!(handshake_with(&hello).0, kind::REJECTED);
+    }
+
+    #[test]
+    fn a_worker_refuses_another_protocol_version() {
+        let mut hello = good_hello();
+        hello.protocol += 1;
+        let (kind, payload, exit) = handshake_with(&hello);
+        assert_eq!(kind, kind::REJECTED);
+        let why: String = wire::decode(&payload).unwrap();
+        assert!(why.contains("protocol"), "{why}");
+        assert_eq!(exit, ExitReason::Code(70));
+    }
+}
