@@ -368,16 +368,19 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
             .unwrap_or_default();
+        let backtrace = Backtrace::force_capture();
         let text = format!(
-            "worker process {} panicked{location}\nstack backtrace:\n{}",
+            "worker process {} panicked{location}\nstack backtrace:\n{backtrace}",
             std::process::id(),
-            Backtrace::force_capture()
         );
         if cfg!(panic = "abort") {
             // The process dies when the hook returns: say what happened first, on stderr
-            // and on the wire, so the task's future fails with the message.
-            default(info);
+            // (as Rust's default hook would, naming the thread, which Rust cannot name
+            // here) and on the wire, so the task's future fails with the message.
             let message = panic_message(info.payload());
+            eprintln!(
+                "\nthread '{WORKER_THREAD}' panicked{location}:\n{message}\nstack backtrace:\n{backtrace}"
+            );
             last_words(Failure::Panicked {
                 message,
                 backtrace: format!("{text}\n(the worker process aborted: panic = \"abort\")"),
