@@ -1122,7 +1122,7 @@ mod tests {
         let mut d = Dispatcher::new(policy(1));
         let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
         let id = spawned(&fx)[0];
-        let error = std::io::Error::from_raw_os_error(libc::EMFILE);
+        let error = std::io::Error::other("Too many open files");
         let fx = d.spawn_failed(id, &error);
         let failures = failed(&fx);
         assert_eq!(failures.len(), 1);

@@ -33,7 +33,7 @@
 //! - **The dispatcher** (`dispatch.rs`) is a pure state machine: the queue, the workers and
 //!   their phases, dispatch and pipelining, crash blame, the respawn/break policy, shutdown
 //!   and terminate. Its transitions return effects that an I/O shell carries out: the pipe
-//!   shell (`shell.rs`) here, an MPI shell elsewhere (see [`shell_kit`]).
+//!   shell (`shell.rs`) here, an MPI shell elsewhere (see `shell_kit`).
 //! - **The wire** is two pipes per worker, private to it (close-on-exec everywhere else),
 //!   carrying length-prefixed frames: fixed binary headers for tasks and replies, `postcard`
 //!   (serde) for values. Frames are size-limited; a malformed or oversized one is an error
@@ -43,7 +43,7 @@
 //!   with them.
 //! - **Finding the function**: see the next section.
 //! - **Faults**: a panic fails its future with the message and the worker's backtrace; a
-//!   worker that dies fails only the task it was running, with [`Error::WorkerDied`] (a
+//!   worker that dies fails only the task it was running, with [`Error::WorkerDied`](cfutures_core::Error::WorkerDied) (a
 //!   counter in shared memory tells which tasks it had started; the others run elsewhere);
 //!   a replacement starts; workers die with their parent (parent-death signal and end of file
 //!   on the wire); every worker is reaped.
@@ -67,13 +67,13 @@
 //!    replaced on disk since.
 //! 2. **Same image.** Before sending an offset the parent asks the dynamic loader (`dladdr`)
 //!    which loaded object holds the entry point (and the function pointer, if one is sent),
-//!    and refuses with [`Error::InvalidArgument`] unless it is the object holding the anchor:
+//!    and refuses with [`Error::InvalidArgument`](cfutures_core::Error::InvalidArgument) unless it is the object holding the anchor:
 //!    offsets between two shared objects would not survive the move to another process.
 //! 3. **Same function value.** `F` is either zero-sized (a function item such as `is_prime`,
 //!    or a closure that captures nothing), or the plain function pointer type `fn(A) -> R`.
 //!    A zero-sized `F` has exactly one value and is `Copy`, so the worker making one is a
 //!    copy of the parent's; a function pointer travels as an offset like the entry point. A
-//!    closure that captures data is refused at submission with [`Error::InvalidArgument`]:
+//!    closure that captures data is refused at submission with [`Error::InvalidArgument`](cfutures_core::Error::InvalidArgument):
 //!    its captures would have to travel, which is what the argument is for.
 //!
 //! A registry of named tasks would avoid the offsets, at the price of registering every task
@@ -92,7 +92,7 @@
 //! # Platform
 //! Linux (5.3 or later, for pidfds). The crate relies on `/proc/self/exe`,
 //! `PR_SET_PDEATHSIG`, pidfds, `F_SETPIPE_SZ` and an ELF constructor. On any other platform
-//! it compiles to the same public types, whose constructors fail with an [`Error::Other`]
+//! it compiles to the same public types, whose constructors fail with an [`Error::Other`](cfutures_core::Error::Other)
 //! wrapping an [`std::io::ErrorKind::Unsupported`] error, so a program (or the `cfutures`
 //! facade) that names them still builds there.
 //!
@@ -106,14 +106,16 @@
 //! itself, a dead worker's futures still fail, with [`ExitReason::Unknown`](cfutures_core::ExitReason::Unknown).
 //!
 //! # Writing another shell
-//! [`shell_kit`] is for shell authors (the MPI executor), exempt from semver. A shell:
-//! 1. owns one [`shell_kit::Dispatcher`] behind a lock, and carries out every
-//!    [`shell_kit::Effects`] a transition returns, in order, after releasing the lock;
+//! `shell_kit` (Linux only, hidden from these docs) is for shell authors (the MPI
+//! executor), exempt from semver; the dispatcher is also the public [`dispatch`] module. A
+//! shell:
+//! 1. owns one [`Dispatcher`](dispatch::Dispatcher) behind a lock, and carries out every
+//!    [`Effects`](dispatch::Effects) a transition returns, in order, after releasing the lock;
 //! 2. on `Spawn(id)` starts a worker that runs this same binary and calls
-//!    [`shell_kit::serve`] over a byte transport (worker side), does the handshake (HELLO
-//!    with [`shell_kit::build_id`], expects READY), then calls `started` and `ready`;
+//!    `shell_kit::serve` over a byte transport (worker side), does the handshake (HELLO
+//!    with `shell_kit::build_id`, expects READY), then calls `started` and `ready`;
 //! 3. on `Flush(id)` writes what `take_outbox(id, ..)` returns until it returns `None`;
-//! 4. reads reply frames with [`shell_kit::FrameReader`], passes their headers to `replied`
+//! 4. reads reply frames with `shell_kit::FrameReader`, passes their headers to `replied`
 //!    and settles the returned jobs with the frames' bodies, in order;
 //! 5. learns each worker's end from the worker itself (not only end of file) and reports it
 //!    with `ended`, including the started-task counter if it has one and any LAST_WORDS;
@@ -143,6 +145,8 @@ mod spawn;
 mod started;
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
+// Off Linux only the dispatcher's STOP frame uses it.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod wire;
 #[cfg(target_os = "linux")]
 mod worker;

@@ -1,5 +1,6 @@
 //! Faults, in the spirit of CPython's `test_deadlock.py`: every case gives its future a clear
 //! error, loses nothing else, and nothing hangs.
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -5,6 +5,7 @@
 //!
 //! Cases that change process-wide state (closed descriptors, resource limits, signal
 //! dispositions) run in a child process: the test re-executes this binary on one `helper_` test.
+#![cfg(target_os = "linux")]
 
 mod common;
 

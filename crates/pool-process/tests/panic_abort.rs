@@ -3,6 +3,7 @@
 //! keeps serving. The program is the fixture crate `tests/fixtures/abort_worker` (a panic
 //! strategy is per build, so it needs a build of its own), built here into this test's
 //! target directory: a few seconds once its dependencies are compiled.
+#![cfg(target_os = "linux")]
 
 use std::path::Path;
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! The process pool's API, with real worker processes (ported from CPython's
 //! `test_process_pool.py`, `test_init.py` and `test_shutdown.py` where they apply).
+#![cfg(target_os = "linux")]
 
 mod common;
 
