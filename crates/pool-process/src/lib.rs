@@ -46,7 +46,9 @@
 //!   worker that dies fails only the task it was running, with [`Error::WorkerDied`](cfutures_core::Error::WorkerDied) (a
 //!   counter in shared memory tells which tasks it had started; the others run elsewhere);
 //!   a replacement starts; workers die with their parent (parent-death signal and end of file
-//!   on the wire); every worker is reaped.
+//!   on the wire); every worker is reaped. A task that closes the wire or `exec`s another
+//!   program (the wire is close-on-exec) ends its worker the same way: its future fails with
+//!   `WorkerDied`, the others are served by the replacement.
 //! - **Speed**: several tasks are kept in flight per worker (as many as hide a round trip,
 //!   judged from the run times workers report), and replies and refills are batched.
 //!

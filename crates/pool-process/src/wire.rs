@@ -16,6 +16,8 @@ pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Bytes of the length prefix.
 const LEN_BYTES: usize = 4;
+/// The read buffer's first size, and the least it grows by.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Frame kinds.
 pub mod kind {
@@ -168,7 +170,7 @@ impl<R: Read> FrameReader<R> {
     pub fn new(inner: R, limit: usize) -> Self {
         FrameReader {
             inner,
-            buf: vec![0; 64 * 1024],
+            buf: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
             limit,
@@ -216,7 +218,7 @@ impl<R: Read> FrameReader<R> {
     /// Returns `Ok(false)` at end of stream on a frame boundary and
     /// [`FrameError::Truncated`] inside a frame. Invalidates earlier ranges.
     pub fn fill(&mut self) -> Result<bool, FrameError> {
-        self.compact();
+        self.compact()?;
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) if self.end == 0 => return Ok(false),
@@ -244,29 +246,43 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
-    /// Moves the unparsed tail to the front and makes room for the frame it starts.
-    fn compact(&mut self) {
+    /// Moves the unparsed tail to the front and makes room to read more of the frame it
+    /// starts. The room follows the bytes that arrived (at most double them per step, at
+    /// least [`READ_CHUNK`]), never the length a prefix claims: a peer announcing a frame of
+    /// nearly 4 GiB costs what it actually sends.
+    fn compact(&mut self) -> Result<(), FrameError> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        // Room for the whole pending frame (its length is already validated by `parse`, or
-        // not yet known), and at least some room to read into.
-        let mut wanted = self.end + 1;
+        // The whole pending frame (its length is already validated by `parse`, or not yet
+        // known), and at least one byte to read into.
+        let mut frame_end = self.end + 1;
         if self.end >= LEN_BYTES {
             let mut len_bytes = [0u8; LEN_BYTES];
             len_bytes.copy_from_slice(&self.buf[..LEN_BYTES]);
             let len = (u32::from_le_bytes(len_bytes) as usize).min(self.limit);
-            wanted = wanted.max(LEN_BYTES + len);
+            frame_end = frame_end.max(LEN_BYTES.saturating_add(len));
         }
+        let step = self.end.saturating_mul(2).max(READ_CHUNK);
+        let wanted = frame_end.min(step).max(self.end + 1);
         if self.buf.len() < wanted {
-            self.buf.resize(wanted.next_power_of_two(), 0);
+            self.buf
+                .try_reserve_exact(wanted - self.buf.len())
+                .map_err(|_| {
+                    FrameError::Io(io::Error::new(
+                        io::ErrorKind::OutOfMemory,
+                        format!("cannot buffer {wanted} bytes of a frame"),
+                    ))
+                })?;
+            self.buf.resize(wanted, 0);
         }
         // Shrink a buffer a huge frame left behind once it is no longer needed.
         if self.end == 0 && self.buf.len() > 1 << 22 {
-            self.buf = vec![0; 64 * 1024];
+            self.buf = vec![0; READ_CHUNK];
         }
+        Ok(())
     }
 }
 
@@ -354,6 +370,18 @@ mod tests {
             end_frame(&mut out, start, usize::MAX).unwrap();
         }
         out
+    }
+
+    /// A length prefix near 4 GiB under a limit of `u32::MAX`: the reader's memory follows the
+    /// bytes that arrived, not the length claimed, and the cut-off frame is a typed error.
+    #[test]
+    fn a_frame_claiming_nearly_4_gib_allocates_only_what_arrives() {
+        let mut bytes = (u32::MAX - 1).to_le_bytes().to_vec();
+        bytes.push(kind::DONE);
+        bytes.extend_from_slice(&[7; 300_000]);
+        let mut reader = FrameReader::new(Cursor::new(bytes), u32::MAX as usize);
+        assert!(matches!(reader.next_frame(), Err(FrameError::Truncated)));
+        assert!(reader.buf.len() <= 1 << 20, "{} bytes", reader.buf.len());
     }
 
     #[test]

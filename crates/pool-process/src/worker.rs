@@ -13,6 +13,7 @@ use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{Read, Write};
+use std::mem::ManuallyDrop;
 use std::os::fd::{FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
@@ -131,7 +132,10 @@ fn serve_fds(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: us
     // SAFETY: the parent gave these two descriptors to this process for the wire alone;
     // nothing else in the process owns them.
     let (input, output) = unsafe { (File::from_raw_fd(input), File::from_raw_fd(output)) };
-    serve(input, output, started, limit)
+    // Never closed here: the process's exit closes them, and a task may have closed them
+    // already (closing again would be an I/O-safety abort in place of a plain exit).
+    let (input, output) = (ManuallyDrop::new(input), ManuallyDrop::new(output));
+    serve(&*input, &*output, started, limit)
 }
 
 /// The worker's serve loop over any byte transport: handshake, then tasks until a STOP

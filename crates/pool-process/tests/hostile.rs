@@ -400,3 +400,181 @@ fn a_stack_overflow_in_a_task_prints_rusts_message() {
         "{stderr}"
     );
 }
+
+// Beyond the listed failures: tasks that take the worker's process into their own hands,
+// frame limits at the top of the range, a parent whose children someone else reaps, and
+// other constructors running first. Each task's future gets a clear error, the others their
+// values, and the pool keeps serving.
+
+/// Asserts that `future` failed with `WorkerDied` and returns how the worker ended.
+fn died<T: Clone + std::fmt::Debug>(future: cfutures_core::Future<T>) -> cfutures_core::ExitReason {
+    match future.into_result() {
+        Err(Error::WorkerDied { reason, .. }) => reason,
+        other => panic!("expected WorkerDied, got {other:?}"),
+    }
+}
+
+/// Closes every descriptor above stdio: the wire (and the started counter's descriptor).
+fn close_the_wire(_: ()) -> u32 {
+    for fd in 3..4096 {
+        // SAFETY: closing descriptors this worker process owns; that is the hostile part.
+        unsafe { libc::close(fd) };
+    }
+    1
+}
+
+#[test]
+fn a_task_that_closes_its_wire_fails_alone() {
+    let pool = pool(1);
+    let before = pool.submit(pid, ()).unwrap();
+    let closer = pool.submit(close_the_wire, ()).unwrap();
+    let after = pool.submit(pid, ()).unwrap();
+    within_patience("a task closing its wire", move || {
+        let first = *before.result().unwrap();
+        died(closer);
+        let next = *after.result().unwrap();
+        assert_ne!(first, next, "a replacement worker ran the next task");
+        assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+    });
+}
+
+/// Replaces the worker's program with a shell running `script`.
+fn exec_a_shell(script: String) -> u32 {
+    use std::os::unix::process::CommandExt;
+    let error = std::process::Command::new("/bin/sh")
+        .args(["-c", &script])
+        .exec();
+    panic!("exec failed: {error}")
+}
+
+#[test]
+fn a_task_that_execs_fails_with_how_the_new_program_ended() {
+    let pool = pool(1);
+    let quick = pool.submit(exec_a_shell, "exit 3".to_string()).unwrap();
+    // The wire is close-on-exec, so a program that lives on is seen to have closed it.
+    let lingering = pool.submit(exec_a_shell, "sleep 300".to_string()).unwrap();
+    within_patience("a task that execs", move || {
+        assert_eq!(died(quick), cfutures_core::ExitReason::Code(3));
+        died(lingering);
+        assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+    });
+}
+
+fn new_session(_: ()) -> (u32, i32) {
+    // SAFETY: setsid takes no arguments.
+    (std::process::id(), unsafe { libc::setsid() })
+}
+
+#[test]
+fn a_task_that_calls_setsid_is_still_served_and_terminated() {
+    let pool = pool(1);
+    let (worker, session) = *pool.submit(new_session, ()).unwrap().result().unwrap();
+    assert_eq!(session, worker as i32, "the worker leads a new session");
+    assert_eq!(*pool.submit(pid, ()).unwrap().result().unwrap(), worker);
+    pool.terminate_workers();
+    within_patience("drop after terminate_workers", move || drop(pool));
+    assert!(wait_exit(worker, PATIENCE));
+}
+
+fn length(bytes: Vec<u8>) -> usize {
+    bytes.len()
+}
+
+#[test]
+fn a_frame_limit_at_4_gib_serves_and_one_past_it_is_refused() {
+    let past = ProcessPoolExecutor::builder()
+        .max_frame_size(u32::MAX as usize + 1)
+        .build();
+    assert!(matches!(past, Err(Error::InvalidArgument(_))), "{past:?}");
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .max_frame_size(u32::MAX as usize)
+        .build()
+        .unwrap();
+    let sent = vec![7u8; 3 << 20];
+    assert_eq!(pool.submit(length, sent).unwrap().result(), Ok(&(3 << 20)));
+}
+
+fn exit_with(code: i32) -> u32 {
+    std::process::exit(code)
+}
+
+/// The pool's worker dies while someone else can reap it first; its future still fails.
+fn a_dead_worker_still_fails_its_future() {
+    let pool = pool(1);
+    assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+    let dying = pool.submit(exit_with, 3).unwrap();
+    let reason = within_patience("a worker reaped by someone else", move || died(dying));
+    println!("reason: {reason}");
+    assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+}
+
+#[test]
+#[ignore = "helper: run by a_parent_ignoring_sigchld_still_learns_of_dead_workers"]
+fn helper_sigchld_ignored() {
+    // SAFETY: sets this helper process's own disposition before it starts any thread.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+    a_dead_worker_still_fails_its_future();
+}
+
+#[test]
+fn a_parent_ignoring_sigchld_still_learns_of_dead_workers() {
+    run_helper("helper_sigchld_ignored");
+}
+
+#[test]
+#[ignore = "helper: run by a_thread_reaping_every_child_does_not_hide_dead_workers"]
+fn helper_reaping_thread() {
+    std::thread::spawn(|| {
+        loop {
+            // SAFETY: waitpid with a null status pointer is allowed.
+            if unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) } < 0 {
+                // No child right now (ECHILD): a hostile reaper keeps trying.
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    });
+    a_dead_worker_still_fails_its_future();
+}
+
+#[test]
+fn a_thread_reaping_every_child_does_not_hide_dead_workers() {
+    run_helper("helper_reaping_thread");
+}
+
+/// Another library's ELF constructor, ordered before this crate's (prioritised `.init_array`
+/// entries run first): it starts a thread, as runtimes and tracers do.
+static EARLY_CONSTRUCTOR_RAN: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn early_constructor() {
+    std::thread::spawn(|| {
+        loop {
+            std::thread::park();
+        }
+    });
+    EARLY_CONSTRUCTOR_RAN.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[used]
+#[unsafe(link_section = ".init_array.00100")]
+static EARLY_CONSTRUCTOR: extern "C" fn() = early_constructor;
+
+fn early_constructor_ran(_: ()) -> bool {
+    EARLY_CONSTRUCTOR_RAN.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn a_constructor_running_before_ours_does_not_stop_workers() {
+    let pool = pool(1);
+    let ran = pool
+        .submit(early_constructor_ran, ())
+        .unwrap()
+        .into_result();
+    assert_eq!(
+        ran,
+        Ok(true),
+        "the other constructor ran first, in the worker too"
+    );
+    assert!(pool.submit(pid, ()).unwrap().result().is_ok());
+}
