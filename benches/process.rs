@@ -11,6 +11,7 @@ mod common;
 use std::hint::black_box;
 use std::io::Write;
 
+use cfutures::Shutdown;
 use cfutures::process::ProcessPoolExecutor;
 use common::{Cost, P2_ITEMS, PRIMES, PRIMES_EXPECTED, configure, cores, is_prime};
 use criterion::{Criterion, Throughput};
@@ -110,14 +111,16 @@ fn p2(c: &mut Criterion) {
 
 /// The seed's `main`, printing to a sink instead of the terminal.
 fn seed_main(out: &mut impl Write) {
-    let pool = ProcessPoolExecutor::new().expect("process pool");
+    let pool = ProcessPoolExecutor::builder()
+        .build()
+        .expect("process pool");
     let verdicts = pool.map(is_prime, PRIMES, 1).expect("map");
     for ((number, prime), expected) in PRIMES.iter().zip(verdicts).zip(PRIMES_EXPECTED) {
         let prime = prime.unwrap();
         assert_eq!(prime, expected);
         writeln!(out, "{number} is prime: {prime}").unwrap();
     }
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
 }
 
 /// The same program on procspawn's pool.

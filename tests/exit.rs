@@ -12,7 +12,7 @@
 //!   `shutdown(wait = true)`: the program terminates at once, and its workers die with it as
 //!   above. A terminal's Ctrl-C signals the whole foreground process group, workers included,
 //!   which ends the same way. Programs that want a graceful Ctrl-C install their own handler
-//!   and call `shutdown(false, true)` or `kill_workers()` from their main thread.
+//!   and call `shutdown(Shutdown::NO_WAIT.cancel_futures())` or `kill_workers()` from their main thread.
 //!
 //! The SIGINT helper resets SIGINT to its default first: a test run started with SIGINT
 //! ignored (`nohup cargo test &`, a script's background job) hands that disposition down
@@ -310,7 +310,7 @@ fn helper_sigint_during_shutdown() {
     println!("shutting down");
     std::io::stdout().flush().unwrap();
     // Waits for tasks that never end: only a signal ends this program now.
-    processes.shutdown(true, false);
+    processes.shutdown(Shutdown::WAIT);
     threads.shutdown(Shutdown::WAIT);
     println!("shutdown returned");
 }

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use cfutures::process::ProcessPoolExecutor;
-use cfutures::{Error, ExitReason, Future};
+use cfutures::{Error, ExitReason, Future, Shutdown};
 use cfutures_test_support::process::{no_core_dumps, pid};
 use cfutures_test_support::{PATIENCE, quiet_expected_panics, within};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -311,7 +311,7 @@ fn test_shutdown_deadlock() {
     // A worker that fails after the shutdown call does not deadlock the shutdown.
     let executor = executor();
     let f = executor.submit(crash_after_delay, 100).unwrap();
-    within("shutdown", move || executor.shutdown(true, false));
+    within("shutdown", move || executor.shutdown(Shutdown::WAIT));
     assert!(worker_died(SIGSEGV)(
         &f.result_timeout(TIMEOUT).unwrap_err()
     ));
@@ -329,7 +329,7 @@ fn test_shutdown_deadlock_pickle() {
         Ok(&0)
     );
     let refused = executor.submit(id::<ErrorAtPickle>, ErrorAtPickle);
-    executor.shutdown(false, false);
+    executor.shutdown(Shutdown::NO_WAIT);
     assert!(matches!(refused, Err(Error::Serialization(_))));
     // Dropping waits for the workers to exit: it must return.
     within("drop", move || drop(executor));
@@ -361,7 +361,7 @@ fn test_crash_big_data() {
         matches!(outcome, Err(Error::WorkerDied { .. })),
         "{outcome:?}"
     );
-    within("shutdown", move || executor.shutdown(true, false));
+    within("shutdown", move || executor.shutdown(Shutdown::WAIT));
 }
 
 #[test]

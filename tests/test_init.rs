@@ -111,7 +111,7 @@ mod failing_initializer {
             .build()
             .unwrap();
         assert_breaks(|| executor.submit(get_init_status, ()));
-        executor.shutdown(true, false);
+        executor.shutdown(Shutdown::WAIT);
         // Nothing left behind: every worker exited and was reaped.
         assert_eq!(executor.worker_count(), 0);
         assert!(executor.worker_pids().is_empty());

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use cfutures::helpers::{MapOptions, map};
 use cfutures::process::ProcessPoolExecutor;
-use cfutures::{Error, ExitReason, Future};
+use cfutures::{Error, ExitReason, Future, Shutdown};
 use common::{
     Gate, GateArg, PATIENCE, gate_return, gate_wait, mul, no_core_dumps, pid, pow, reaped,
     signal_own_child, wait_exit,
@@ -149,7 +149,7 @@ fn test_shutdown_race_issue12456() {
             .map(to_string, vec![2; WORKER_COUNT + 1], 1)
             .unwrap(),
     );
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -300,7 +300,7 @@ fn test_idle_process_reuse_multiple() {
     result(&executor.submit(mul, (1, 2)).unwrap()).unwrap();
     drop(executor.submit(mul, (0, 9)).unwrap());
     assert!(executor.worker_count() <= 3, "{}", executor.worker_count());
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
 }
 
 #[test]
@@ -315,7 +315,7 @@ fn test_max_tasks_per_child() {
     let new_pid = result(&executor.submit(pid, ()).unwrap()).unwrap();
     assert_ne!(original_pid, new_pid);
     assert_eq!(executor.worker_count(), 1);
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     assert!(reaped(original_pid) && reaped(new_pid));
 }
 
@@ -329,7 +329,7 @@ fn test_max_tasks_per_child_pending_tasks_gh115634() {
             .collect();
         let results: Vec<i64> = futures.iter().map(|f| result(f).unwrap()).collect();
         assert_eq!(results, (0..num_tasks).map(|i| i * 2).collect::<Vec<_>>());
-        executor.shutdown(true, true);
+        executor.shutdown(Shutdown::WAIT.cancel_futures());
     }
 }
 
@@ -345,7 +345,7 @@ fn run_stranded_worker_exit_test(shutdown: bool, drop_reference: bool) {
     // The worker is inside the first task: it reaches its limit only after what follows.
     gate.wait_started();
     if shutdown {
-        executor.shutdown(false, false);
+        executor.shutdown(Shutdown::NO_WAIT);
     }
     std::thread::scope(|s| {
         // Dropping blocks until the work is done, so it happens on a thread of its own.
@@ -406,7 +406,7 @@ fn test_max_tasks_early_shutdown() {
     let futures: Vec<_> = (0..6)
         .map(|i| executor.submit(mul, (i, i)).unwrap())
         .collect();
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     for (i, future) in (0..).zip(&futures) {
         assert_eq!(result(future), Ok(i * i));
     }
@@ -531,7 +531,7 @@ fn every_worker_pid_is_distinct_and_reaped_after_shutdown() {
     for future in &futures {
         assert!(pids.contains(&result(future).unwrap()));
     }
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     assert!(pids.iter().all(|&p| reaped(p)));
 }
 

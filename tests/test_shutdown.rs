@@ -77,7 +77,7 @@ mod test_run_after_shutdown {
     #[test]
     fn process() {
         let executor = process_pool(5);
-        executor.shutdown(true, false);
+        executor.shutdown(Shutdown::WAIT);
         assert_eq!(executor.submit(mul, (2, 5)).unwrap_err(), Error::ShutDown);
     }
 }
@@ -134,7 +134,7 @@ mod test_hang_issue12364 {
             .map(|i| executor.submit(mul, (i, 2)).unwrap())
             .collect();
         let pool = Arc::clone(&executor);
-        within("shutdown", move || pool.shutdown(true, false));
+        within("shutdown", move || pool.shutdown(Shutdown::WAIT));
         for (i, f) in (0..).zip(fs) {
             assert_eq!(f.result(), Ok(&(i * 2)));
         }
@@ -196,9 +196,9 @@ mod test_cancel_futures {
         for _ in 0..5 {
             gate.wait_started();
         }
-        executor.shutdown(false, true);
+        executor.shutdown(Shutdown::NO_WAIT.cancel_futures());
         gate.release(50);
-        within("shutdown", move || executor.shutdown(true, false));
+        within("shutdown", move || executor.shutdown(Shutdown::WAIT));
         assert_some_cancelled(&fs);
     }
 }
@@ -224,7 +224,7 @@ mod test_hang_gh83386 {
         if helper_active("test_hang_gh83386::process") {
             let t = process_pool(3);
             drop(t.submit(sleep_and_print, (100, "apple".into())).unwrap());
-            t.shutdown(false, false);
+            t.shutdown(Shutdown::NO_WAIT);
             return;
         }
         assert_eq!(run_program("test_hang_gh83386::process"), ["apple"]);
@@ -248,7 +248,7 @@ mod test_hang_gh94440 {
         let executor = process_pool(1);
         executor.submit(mul, (0, 0)).unwrap().result().unwrap();
         executor.submit(mul, (0, 0)).unwrap().cancel();
-        within("shutdown", move || executor.shutdown(true, false));
+        within("shutdown", move || executor.shutdown(Shutdown::WAIT));
     }
 }
 
@@ -281,7 +281,7 @@ fn test_processes_terminate() {
     assert_eq!(executor.worker_count(), 3);
     let processes: Vec<u32> = (0..3).map(|_| gate.wait_started()).collect();
     gate.release(3);
-    executor.shutdown(true, false);
+    executor.shutdown(Shutdown::WAIT);
     assert!(processes.iter().all(|&p| reaped(p)));
 }
 
@@ -326,14 +326,14 @@ mod process_shutdown {
         let executor = process_pool(5);
         let res = executor.map(abs, -5..5, 1).unwrap();
         let processes = executor.worker_pids();
-        executor.shutdown(false, false);
+        executor.shutdown(Shutdown::NO_WAIT);
         for &p in &processes {
             assert!(wait_exit(p, PATIENCE), "worker {p} still running");
         }
         let got: Vec<i32> = res.collect::<Result<_, _>>().unwrap();
         assert_eq!(got, [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]);
         // Reaping happens in the background; a waiting shutdown returns once it is done.
-        executor.shutdown(true, false);
+        executor.shutdown(Shutdown::WAIT);
         assert!(processes.iter().all(|&p| reaped(p)));
     }
 
@@ -366,9 +366,9 @@ mod process_shutdown {
                 Err(e) => panic!("{e}"),
             }
         }
-        executor.shutdown(false, false);
+        executor.shutdown(Shutdown::NO_WAIT);
         within("the background shutdown", move || {
-            executor.shutdown(true, false)
+            executor.shutdown(Shutdown::WAIT)
         });
         result
     }

@@ -45,6 +45,7 @@ assert!(!future.cancel(), "a finished future cannot be cancelled");
 // build collects no doctests; rustc, seeing both, builds the whole crate.
 #![cfg(not(all(cfutures_loom_build, not(loom))))]
 
+mod deferred;
 mod error;
 pub mod executor;
 mod future;
@@ -60,6 +61,7 @@ mod task;
 pub mod unwind;
 mod wait_async;
 
+pub use deferred::DeferredCallbacks;
 pub use error::{Error, ExitReason};
 pub use future::Future;
 pub use promise::Promise;

@@ -36,7 +36,7 @@ use crate::sync::Arc;
 /// assert_eq!(future.result(), Err(Error::Abandoned));
 /// ```
 pub struct Promise<T> {
-    shared: Arc<Shared<T>>,
+    pub(crate) shared: Arc<Shared<T>>,
 }
 
 impl<T> Promise<T> {

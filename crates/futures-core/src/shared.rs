@@ -72,6 +72,10 @@ pub(crate) enum Outcome<T> {
 
 pub(crate) type TaskFn<T> = Box<dyn FnOnce() -> T + Send>;
 pub(crate) type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
+/// A refused completion: why, and the outcome handed back.
+pub(crate) type Refused<T> = (Error, Outcome<T>);
+/// A registered done-callback and the handle it is passed.
+pub(crate) type DoneCallback<T> = (Future<T>, Callback<T>);
 
 /// Something to tell when the future is done.
 pub(crate) enum Waiter<T> {
@@ -224,7 +228,20 @@ impl<T> Shared<T> {
 
     /// Completes the future with `outcome` if it is pending or running; an `InvalidState` error
     /// (carrying the outcome back) otherwise.
-    pub(crate) fn complete(&self, outcome: Outcome<T>) -> Result<(), (Error, Outcome<T>)> {
+    pub(crate) fn complete(&self, outcome: Outcome<T>) -> Result<(), Refused<T>> {
+        if let Some(callbacks) = self.complete_deferred(outcome)? {
+            self.run_callbacks(callbacks);
+        }
+        Ok(())
+    }
+
+    /// [`complete`](Self::complete), except that the done-callbacks are returned instead of
+    /// run (with `NOTIFYING` still set; [`run_callbacks`](Self::run_callbacks) clears it).
+    /// Parked threads and wakers are woken before this returns.
+    pub(crate) fn complete_deferred(
+        &self,
+        outcome: Outcome<T>,
+    ) -> Result<Option<Vec<DoneCallback<T>>>, Refused<T>> {
         if let Err(word) = self.transition(&[PENDING, RUNNING], COMPLETING) {
             // Python's message: `InvalidStateError: FINISHED: <Future at 0x.. state=finished
             // returned int>`.
@@ -267,21 +284,42 @@ impl<T> Shared<T> {
                 Err(actual) => current = actual,
             }
         }
-        if current & HAS_WAITERS != 0 {
-            self.notify();
-            // Clear the bit under the lock, so that a late waiter either saw it clear or is in
-            // the list drained here (see the module docs). Release: the callbacks' handle drops
-            // happen-before an observer of the cleared bit.
-            let late = {
-                let mut list = lock(&self.waiters);
-                self.state.fetch_and(!NOTIFYING, Ordering::Release);
-                std::mem::take(&mut list.entries)
-            };
-            for (_, waiter) in late {
-                waiter.wake();
+        if current & HAS_WAITERS == 0 {
+            return Ok(None);
+        }
+        let callbacks = self.wake();
+        if callbacks.is_empty() {
+            self.clear_notifying();
+            return Ok(None);
+        }
+        Ok(Some(callbacks))
+    }
+
+    /// Runs the done-callbacks `complete_deferred` returned, then clears `NOTIFYING`.
+    pub(crate) fn run_callbacks(&self, callbacks: Vec<DoneCallback<T>>) {
+        {
+            let _notifying = NotifyingGuard::enter(self.address());
+            for (handle, callback) in callbacks {
+                run_callback(&handle, callback);
             }
         }
-        Ok(())
+        self.clear_notifying();
+    }
+
+    /// Clears `NOTIFYING` once the waiters are woken and the done-callbacks have run, and wakes
+    /// the late waiters (`Future::into_inner`, an await racing the callbacks). The bit is
+    /// cleared under the lock, so that a late waiter either saw it clear or is in the list
+    /// drained here (see the module docs). Release: the callbacks' handle drops happen-before
+    /// an observer of the cleared bit.
+    fn clear_notifying(&self) {
+        let late = {
+            let mut list = lock(&self.waiters);
+            self.state.fetch_and(!NOTIFYING, Ordering::Release);
+            std::mem::take(&mut list.entries)
+        };
+        for (_, waiter) in late {
+            waiter.wake();
+        }
     }
 
     /// True while the completing thread is still waking waiters and running done-callbacks.
@@ -408,13 +446,30 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Wakes every waiter of a future that has just become terminal.
+    /// Wakes every waiter of a future that has just become terminal: threads and wakers
+    /// first, then the done-callbacks (Python's order: `notify_all`, then the callbacks).
     fn notify(&self) {
+        let callbacks = self.wake();
+        let _notifying = NotifyingGuard::enter(self.address());
+        for (handle, callback) in callbacks {
+            run_callback(&handle, callback);
+        }
+    }
+
+    /// Wakes the parked threads and wakers of a future that has just become terminal and
+    /// returns its done-callbacks, in the order they were added.
+    fn wake(&self) -> Vec<DoneCallback<T>> {
         let _notifying = NotifyingGuard::enter(self.address());
         let entries = std::mem::take(&mut lock(&self.waiters).entries);
+        let mut callbacks = Vec::new();
         for (_, waiter) in entries {
-            waiter.wake();
+            match waiter {
+                Waiter::Thread(thread) => thread.unpark(),
+                Waiter::Waker(waker) => waker.wake(),
+                Waiter::Callback(handle, callback) => callbacks.push((handle, callback)),
+            }
         }
+        callbacks
     }
 
     /// Blocks until the done-callbacks of a finished future have run (a real wait: the

@@ -242,3 +242,26 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         thread::park();
     }
 }
+
+/// A deferred completion: the completer finishes the future and hands its callback to a third
+/// thread, while the owner calls `into_inner`. The callback runs exactly once, reads the value
+/// before it is moved out (loom checks the cell), and `NOTIFYING` is cleared only after it ran.
+#[test]
+fn deferred_callbacks_vs_into_inner() {
+    loom::model(|| {
+        let (promise, future) = Promise::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        future.add_done_callback(move |f| {
+            assert_eq!(f.result(), Ok(&9));
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        let completer = thread::spawn(move || {
+            let deferred = promise.set_result_deferred(9).unwrap();
+            thread::spawn(move || drop(deferred))
+        });
+        assert_eq!(future.into_inner(), Some(Ok(9)));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        completer.join().unwrap().join().unwrap();
+    });
+}

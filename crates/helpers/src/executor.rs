@@ -12,11 +12,13 @@ use serde::de::DeserializeOwned;
 use crate::MapOptions;
 
 /// A value that can be a task's argument or result on every executor: it can be sent to
-/// another thread and encoded for another process or machine. Implemented for every type that
-/// qualifies.
-pub trait Payload: Serialize + DeserializeOwned + Send + 'static {}
+/// another thread, encoded for another process or machine, and shared by reference once its
+/// future is finished (a future hands `&R` to every thread holding a handle, and its
+/// done-callbacks may run on another thread, hence `Sync`; every plain serde data type
+/// qualifies). Implemented for every type that qualifies.
+pub trait Payload: Serialize + DeserializeOwned + Send + Sync + 'static {}
 
-impl<T: Serialize + DeserializeOwned + Send + 'static> Payload for T {}
+impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Payload for T {}
 
 /// A task function usable on every executor: a function item such as `is_prime`, a closure
 /// that captures nothing, or a `fn(A) -> R` pointer. Executors that run tasks in other

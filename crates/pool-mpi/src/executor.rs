@@ -138,7 +138,7 @@ impl MpiPoolExecutor {
     where
         F: Fn(A) -> R + Copy + Send + 'static,
         A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let call = shipping::task_call::<F, A, R>(&f)?;
         self.handle
@@ -159,7 +159,7 @@ impl MpiPoolExecutor {
         F: Fn(A) -> R + Copy + Send + 'static,
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         self.map_with(f, items, MapOptions::new().chunksize(chunksize))
     }
@@ -176,7 +176,7 @@ impl MpiPoolExecutor {
         F: Fn(A) -> R + Copy + Send + 'static,
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         map_chunked(items, self.chunk_submitter(f)?, options)
     }
@@ -193,7 +193,7 @@ impl MpiPoolExecutor {
         F: Fn(A) -> R + Copy + Send + 'static,
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         map_unordered_chunked(items, self.chunk_submitter(f)?, options)
     }
@@ -203,7 +203,7 @@ impl MpiPoolExecutor {
     where
         F: Fn(A) -> R + Copy + Send + 'static,
         A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let call = shipping::chunk_call::<F, A, R>(&f)?;
         let handle = self.handle.clone();

@@ -43,7 +43,7 @@ fn double(x: u64) -> u64 {
 }
 
 fn warm_pool() -> ProcessPoolExecutor {
-    let pool = ProcessPoolExecutor::new().unwrap();
+    let pool = ProcessPoolExecutor::builder().build().unwrap();
     // Start every worker (and let the pool learn that tasks are short).
     let workers = pool.max_workers() as u64;
     for _ in 0..3 {
@@ -110,13 +110,13 @@ fn p3_primes(c: &mut Criterion) {
     });
     group.bench_function("pool start, one empty task, shutdown", |b| {
         b.iter(|| {
-            let pool = ProcessPoolExecutor::new().unwrap();
+            let pool = ProcessPoolExecutor::builder().build().unwrap();
             pool.submit(empty, ()).unwrap().result().unwrap();
         })
     });
     group.bench_function("pool end to end", |b| {
         b.iter(|| {
-            let pool = ProcessPoolExecutor::new().unwrap();
+            let pool = ProcessPoolExecutor::builder().build().unwrap();
             let primes: Vec<bool> = pool
                 .map(is_prime, PRIMES, 1)
                 .unwrap()

@@ -28,7 +28,9 @@ fn is_prime(n: u64) -> bool {
 fn main() {
     // First thing in main: a worker process turns into a worker here (see `init`).
     cfutures_process::init();
-    let pool = ProcessPoolExecutor::new().expect("a default pool");
+    let pool = ProcessPoolExecutor::builder()
+        .build()
+        .expect("a default pool");
     let primes = pool.map(is_prime, PRIMES, 1).expect("map");
     for (number, prime) in PRIMES.iter().zip(primes) {
         match prime {

@@ -1,4 +1,4 @@
-//! `Builder`: the pool's settings, checked when the pool is built.
+//! `ProcessPoolBuilder`: the pool's settings, checked when the pool is built.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::entry;
 use crate::executor::ProcessPoolExecutor;
-use crate::pool::{Config, Inner};
+use crate::shell::{Config, Inner};
 use crate::wire::Call;
 use crate::worker::WORKER_ENV;
 
@@ -41,14 +41,15 @@ const MIN_MAX_FRAME: usize = 1024;
 /// # cfutures_process::init();
 /// ```
 #[derive(Clone, Default)]
-pub struct Builder {
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProcessPoolBuilder {
     max_workers: Option<usize>,
     max_tasks_per_child: Option<usize>,
     initializer: Option<Result<(Call, Vec<u8>), Error>>,
     max_frame_size: Option<usize>,
 }
 
-impl Builder {
+impl ProcessPoolBuilder {
     /// A builder with Python's defaults.
     pub fn new() -> Self {
         Self::default()
@@ -152,10 +153,10 @@ impl Builder {
     }
 }
 
-impl std::fmt::Debug for Builder {
+impl std::fmt::Debug for ProcessPoolBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The initializer's encoded argument may be large: show only whether there is one.
-        f.debug_struct("Builder")
+        f.debug_struct("ProcessPoolBuilder")
             .field("max_workers", &self.max_workers)
             .field("max_tasks_per_child", &self.max_tasks_per_child)
             .field("initializer", &self.initializer.as_ref().map(|i| i.is_ok()))

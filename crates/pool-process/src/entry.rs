@@ -117,7 +117,7 @@ unsafe fn conjure<F: Copy + 'static>(fn_word: usize) -> F {
 }
 
 /// The [`Call`] that makes a worker run `f` as a task.
-pub(crate) fn task_call<F, A, R>(f: &F) -> Result<Call, Error>
+pub fn task_call<F, A, R>(f: &F) -> Result<Call, Error>
 where
     F: Fn(A) -> R + Copy + 'static,
     A: DeserializeOwned + 'static,
@@ -127,7 +127,7 @@ where
 }
 
 /// The [`Call`] that makes a worker run `f` over a chunk of items.
-pub(crate) fn chunk_call<F, A, R>(f: &F) -> Result<Call, Error>
+pub fn chunk_call<F, A, R>(f: &F) -> Result<Call, Error>
 where
     F: Fn(A) -> R + Copy + 'static,
     A: DeserializeOwned + 'static,
@@ -137,7 +137,7 @@ where
 }
 
 /// The [`Call`] that makes a worker run `f` as its initializer.
-pub(crate) fn init_call<F, A>(f: &F) -> Result<Call, Error>
+pub fn init_call<F, A>(f: &F) -> Result<Call, Error>
 where
     F: Fn(A) + Copy + 'static,
     A: DeserializeOwned + 'static,

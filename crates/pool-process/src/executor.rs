@@ -3,21 +3,22 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cfutures_core::{Error, Future};
+use cfutures_core::{Error, Future, Shutdown};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::builder::Builder;
+use crate::builder::ProcessPoolBuilder;
+use crate::dispatch::Signal;
 use crate::entry;
 use crate::job::Pending;
-use crate::pool::Inner;
+use crate::shell::Inner;
 
 /// Python's `ProcessPoolExecutor`: runs functions in a pool of worker processes and returns
 /// [`cfutures_core::Future`]s for their values.
 ///
 /// Workers are this program's own executable, started in worker mode (see [`init`](crate::init)
 /// for what that means for your `main`). They start lazily: a submission starts a new worker
-/// only if no started worker is idle, up to [`max_workers`](Builder::max_workers), so three
+/// only if no started worker is idle, up to [`max_workers`](ProcessPoolBuilder::max_workers), so three
 /// tasks submitted one after another share one process.
 ///
 /// A task is a function `fn(A) -> R` or a closure that captures nothing; `A` and `R` travel
@@ -28,7 +29,7 @@ use crate::pool::Inner;
 /// replacement starts, and the pool keeps serving. No task ever runs twice. (Python marks
 /// the whole pool broken instead.)
 ///
-/// Dropping the pool is `shutdown(true, false)`: it waits for queued and running tasks, like
+/// Dropping the pool is `shutdown(Shutdown::WAIT)`: it waits for queued and running tasks, like
 /// leaving Python's `with` block.
 ///
 /// ```
@@ -38,7 +39,7 @@ use crate::pool::Inner;
 ///     x * x
 /// }
 ///
-/// let pool = ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
+/// let pool = ProcessPoolExecutor::new(2).unwrap();
 /// let future = pool.submit(square, 12).unwrap();
 /// assert_eq!(future.result(), Ok(&144));
 ///
@@ -51,15 +52,23 @@ pub struct ProcessPoolExecutor {
 }
 
 impl ProcessPoolExecutor {
-    /// A pool with Python's defaults; see [`Builder`]. Fails only where [`Builder::build`]
-    /// does.
-    pub fn new() -> Result<Self, Error> {
-        Builder::new().build()
+    /// A pool of at most `max_workers` processes, with Python's other defaults; see
+    /// [`ProcessPoolBuilder`] (and [`builder`](Self::builder) for the default size). Fails
+    /// only where [`ProcessPoolBuilder::build`] does (`max_workers` 0 is
+    /// [`Error::InvalidArgument`]).
+    ///
+    /// ```
+    /// let pool = cfutures_process::ProcessPoolExecutor::new(2).unwrap();
+    /// assert_eq!(pool.max_workers(), 2);
+    /// # cfutures_process::init();
+    /// ```
+    pub fn new(max_workers: usize) -> Result<Self, Error> {
+        ProcessPoolBuilder::new().max_workers(max_workers).build()
     }
 
-    /// A [`Builder`] to configure the pool.
-    pub fn builder() -> Builder {
-        Builder::new()
+    /// A [`ProcessPoolBuilder`] to configure the pool.
+    pub fn builder() -> ProcessPoolBuilder {
+        ProcessPoolBuilder::new()
     }
 
     pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
@@ -86,7 +95,7 @@ impl ProcessPoolExecutor {
     /// use cfutures_core::Error;
     /// use cfutures_process::ProcessPoolExecutor;
     ///
-    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
+    /// let pool = ProcessPoolExecutor::new(1).unwrap();
     /// let ok = pool.submit(|s: String| s.len(), "four".to_string()).unwrap();
     /// let boom = pool.submit(|n: u32| -> u32 { panic!("no {n}") }, 7).unwrap();
     /// assert_eq!(ok.result(), Ok(&4));
@@ -121,32 +130,34 @@ impl ProcessPoolExecutor {
     /// workers exit in the background when their work is done. Calling it again is harmless.
     ///
     /// ```
-    /// use cfutures_core::Error;
+    /// use cfutures_core::{Error, Shutdown};
     /// use cfutures_process::ProcessPoolExecutor;
     ///
-    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
+    /// let pool = ProcessPoolExecutor::new(1).unwrap();
     /// let future = pool.submit(|x: i32| x - 1, 1).unwrap();
-    /// pool.shutdown(true, false);
+    /// pool.shutdown(Shutdown::WAIT);
     /// assert_eq!(future.result(), Ok(&0));
     /// assert!(matches!(pool.submit(|x: i32| x, 1), Err(Error::ShutDown)));
     /// # cfutures_process::init();
     /// ```
-    pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
-        self.inner.shutdown(wait, cancel_futures);
+    pub fn shutdown(&self, how: Shutdown) {
+        self.inner.shutdown(how.wait, how.cancel_futures);
     }
 
     /// Python 3.14's `terminate_workers()`: shuts down with `cancel_futures` and sends
-    /// `SIGTERM` to every worker process. Queued futures are cancelled; running ones fail
-    /// with [`Error::WorkerDied`]. Does not wait; dropping the pool (or
-    /// `shutdown(true, ..)`) then waits for the workers to be reaped.
+    /// `SIGTERM` (and `SIGCONT`, so a stopped worker receives it) to every worker process;
+    /// one still alive two seconds later is killed. Queued futures are cancelled; running
+    /// ones fail with [`Error::WorkerDied`]; tasks sent to a worker but not started fail with
+    /// [`Error::Broken`] saying they never started. Does not wait; dropping the pool (or
+    /// `shutdown(Shutdown::WAIT)`) then waits for the workers to be reaped.
     pub fn terminate_workers(&self) {
-        self.inner.force_shutdown(libc::SIGTERM);
+        self.inner.terminate(Signal::Terminate);
     }
 
     /// Python 3.14's `kill_workers()`: as [`terminate_workers`](Self::terminate_workers) with
     /// `SIGKILL`.
     pub fn kill_workers(&self) {
-        self.inner.force_shutdown(libc::SIGKILL);
+        self.inner.terminate(Signal::Kill);
     }
 
     /// The most worker processes this pool runs at once.

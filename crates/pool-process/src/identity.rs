@@ -19,7 +19,7 @@ pub(crate) fn executable() -> std::io::Result<std::path::PathBuf> {
 }
 
 /// This process's build identity, computed once.
-pub(crate) fn build_id() -> &'static BuildId {
+pub fn build_id() -> &'static BuildId {
     static ID: OnceLock<BuildId> = OnceLock::new();
     ID.get_or_init(|| {
         let exe = executable()

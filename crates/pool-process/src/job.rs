@@ -3,19 +3,25 @@
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use cfutures_core::unwind::{drop_payload, panic_message};
 use cfutures_core::{Error, Promise};
 use serde::de::{DeserializeOwned, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::wire::Failure;
 
+/// The done-callbacks of a future just completed, to run off the thread that reads replies.
+pub(crate) type Callbacks = Box<dyn FnOnce() + Send>;
+
 /// What the pool keeps for a task it has not completed yet.
 pub(crate) trait Job: Send {
     /// Marks the future running before it is sent to a worker; false if it was cancelled
     /// meanwhile (then it is not sent), like Python's `set_running_or_notify_cancel`.
     fn start(&self) -> bool;
-    /// Completes the future from a worker's encoded value, or with an error.
-    fn finish(self: Box<Self>, outcome: Result<&[u8], Error>);
+    /// Decodes a worker's encoded value (or takes the error) and completes the future at
+    /// once, waking its waiters; returns its done-callbacks, if it has any, for the caller to
+    /// run elsewhere (a delivery thread), so a callback never holds up replies.
+    fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks>;
     /// Cancels a future that was never sent (shutdown with `cancel_futures`).
     fn cancel(self: Box<Self>);
 }
@@ -27,22 +33,33 @@ fn decode_guarded<T>(decode: impl FnOnce() -> Result<T, Error>) -> Result<T, Err
     match catch_unwind(AssertUnwindSafe(decode)) {
         Ok(result) => result,
         Err(payload) => {
-            let message = if let Some(text) = payload.downcast_ref::<&'static str>() {
-                (*text).to_owned()
-            } else if let Some(text) = payload.downcast_ref::<String>() {
-                text.clone()
-            } else {
-                "a non-string panic payload".to_owned()
-            };
-            // A payload whose own drop panics is leaked rather than unwinding here.
-            if let Err(nested) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-                std::mem::forget(nested);
-            }
+            let message = panic_message(&*payload);
+            drop_payload(payload);
             Err(Error::Panicked {
                 message: format!("decoding the result panicked: {message}"),
                 backtrace: None,
             })
         }
+    }
+}
+
+fn complete<T: Send + Sync + 'static>(
+    promise: &Promise<T>,
+    result: Result<T, Error>,
+) -> Option<Callbacks> {
+    let deferred = match result {
+        Ok(value) => promise.set_result_deferred(value),
+        Err(error) => promise.set_error_deferred(error),
+    };
+    // A future the user cancelled while it was still queued refuses completion; that is the
+    // only way these can fail, and there is nothing left to tell anyone.
+    let callbacks = deferred.ok().flatten()?;
+    Some(Box::new(move || callbacks.run()))
+}
+
+impl crate::dispatch::Job for Box<dyn Job> {
+    fn start(&mut self) -> bool {
+        (**self).start()
     }
 }
 
@@ -56,19 +73,14 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for Pending<R> {
         self.promise.set_running_or_notify_cancel()
     }
 
-    fn finish(self: Box<Self>, outcome: Result<&[u8], Error>) {
+    fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks> {
         let result = outcome.and_then(|bytes| {
             decode_guarded(|| {
                 postcard::from_bytes::<R>(bytes)
                     .map_err(|e| Error::Serialization(format!("cannot decode the result: {e}")))
             })
         });
-        // A future the user cancelled while it was still queued refuses completion; that is
-        // the only way these can fail, and there is nothing left to tell anyone.
-        let _ = match result {
-            Ok(value) => self.promise.set_result(value),
-            Err(error) => self.promise.set_error(error),
-        };
+        complete(&self.promise, result)
     }
 
     fn cancel(self: Box<Self>) {
@@ -86,7 +98,7 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
         self.promise.set_running_or_notify_cancel()
     }
 
-    fn finish(self: Box<Self>, outcome: Result<&[u8], Error>) {
+    fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks> {
         let result = outcome.and_then(|bytes| {
             decode_guarded(|| {
                 postcard::from_bytes::<ChunkResults<R>>(bytes)
@@ -94,11 +106,7 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
                     .map_err(|e| Error::Serialization(format!("cannot decode the results: {e}")))
             })
         });
-        // As for `Pending`: only a cancelled future refuses, and then nobody is waiting.
-        let _ = match result {
-            Ok(values) => self.promise.set_result(values),
-            Err(error) => self.promise.set_error(error),
-        };
+        complete(&self.promise, result)
     }
 
     fn cancel(self: Box<Self>) {
@@ -136,7 +144,7 @@ impl<'de, R: Deserialize<'de>> Deserialize<'de> for ChunkResults<R> {
 }
 
 /// The error a worker's [`Failure`] becomes.
-pub(crate) fn failure_error(failure: Failure) -> Error {
+pub fn failure_error(failure: Failure) -> Error {
     match failure {
         Failure::Panicked { message, backtrace } => Error::Panicked {
             message,

@@ -10,7 +10,7 @@
 //!
 //! fn main() {
 //!     cfutures_process::init(); // first thing: see `init` for why
-//!     let pool = ProcessPoolExecutor::new().unwrap();
+//!     let pool = ProcessPoolExecutor::builder().build().unwrap();
 //!     let numbers = [2u64, 15, 97];
 //!     for (n, prime) in numbers.iter().zip(pool.map(is_prime, numbers, 1).unwrap()) {
 //!         println!("{n} is prime: {}", prime.unwrap());
@@ -19,15 +19,21 @@
 //! ```
 //!
 //! - [`ProcessPoolExecutor`]: `submit`, `map`, `shutdown`, `terminate_workers`,
-//!   `kill_workers`; configured with a [`Builder`] (`max_workers`, `initializer`,
+//!   `kill_workers`; configured with a [`ProcessPoolBuilder`] (`max_workers`, `initializer`,
 //!   `max_tasks_per_child`, `max_frame_size`).
 //! - The futures are [`cfutures_core::Future`]s: wait on them, `.await` them, or pass them to
 //!   the helpers (`as_completed`, `wait`) together with futures from other executors.
 //!
 //! # How it works
 //! - **Workers** are this executable re-executed in worker mode ([`init`]); each is served
-//!   by a monitor thread in the parent that starts it, reads its replies, reaps it, and starts
-//!   a replacement when it dies.
+//!   by a monitor thread in the parent that starts it, reads its replies, and learns its end
+//!   from the process itself (a pidfd, so neither a grandchild holding the pipe nor a reused
+//!   pid can mislead it) and reaps it. Shutdown tells an idle worker to stop with an explicit
+//!   frame.
+//! - **The dispatcher** (`dispatch.rs`) is a pure state machine: the queue, the workers and
+//!   their phases, dispatch and pipelining, crash blame, the respawn/break policy, shutdown
+//!   and terminate. Its transitions return effects that an I/O shell carries out: the pipe
+//!   shell (`shell.rs`) here, an MPI shell elsewhere (see `shell_kit`).
 //! - **The wire** is two pipes per worker, private to it (close-on-exec everywhere else),
 //!   carrying length-prefixed frames: fixed binary headers for tasks and replies, `postcard`
 //!   (serde) for values. Frames are size-limited; a malformed or oversized one is an error
@@ -37,10 +43,12 @@
 //!   with them.
 //! - **Finding the function**: see the next section.
 //! - **Faults**: a panic fails its future with the message and the worker's backtrace; a
-//!   worker that dies fails only the task it was running, with [`Error::WorkerDied`] (a
+//!   worker that dies fails only the task it was running, with [`Error::WorkerDied`](cfutures_core::Error::WorkerDied) (a
 //!   counter in shared memory tells which tasks it had started; the others run elsewhere);
 //!   a replacement starts; workers die with their parent (parent-death signal and end of file
-//!   on the wire); every worker is reaped.
+//!   on the wire); every worker is reaped. A task that closes the wire or `exec`s another
+//!   program (the wire is close-on-exec) ends its worker the same way: its future fails with
+//!   `WorkerDied`, the others are served by the replacement.
 //! - **Speed**: several tasks are kept in flight per worker (as many as hide a round trip,
 //!   judged from the run times workers report), and replies and refills are batched.
 //!
@@ -61,45 +69,116 @@
 //!    replaced on disk since.
 //! 2. **Same image.** Before sending an offset the parent asks the dynamic loader (`dladdr`)
 //!    which loaded object holds the entry point (and the function pointer, if one is sent),
-//!    and refuses with [`Error::InvalidArgument`] unless it is the object holding the anchor:
+//!    and refuses with [`Error::InvalidArgument`](cfutures_core::Error::InvalidArgument) unless it is the object holding the anchor:
 //!    offsets between two shared objects would not survive the move to another process.
 //! 3. **Same function value.** `F` is either zero-sized (a function item such as `is_prime`,
 //!    or a closure that captures nothing), or the plain function pointer type `fn(A) -> R`.
 //!    A zero-sized `F` has exactly one value and is `Copy`, so the worker making one is a
 //!    copy of the parent's; a function pointer travels as an offset like the entry point. A
-//!    closure that captures data is refused at submission with [`Error::InvalidArgument`]:
+//!    closure that captures data is refused at submission with [`Error::InvalidArgument`](cfutures_core::Error::InvalidArgument):
 //!    its captures would have to travel, which is what the argument is for.
 //!
 //! A registry of named tasks would avoid the offsets, at the price of registering every task
 //! function by hand; the checks above give the same safety with plain functions.
 //!
-//! # Platform
-//! Linux. The crate relies on `/proc/self/exe`, `PR_SET_PDEATHSIG`, `F_SETPIPE_SZ` and an
-//! ELF constructor; the parts that are Linux-only are gated so it still compiles on other
-//! Unixes, where workers must be entered through [`init`] and do not get the parent-death
-//! signal (they still exit at end of file).
+//! # Python's names for our parts
+//! | CPython `concurrent/futures/process.py` | here |
+//! |---|---|
+//! | `_WorkItem` (future + call, in `_pending_work_items`) | `dispatch::Task` and its `job.rs` record |
+//! | `_CallItem` (the pickled call on the call queue) | a TASK frame (`wire.rs`), made in `shell.rs` from `entry::task_call` |
+//! | `_ResultItem` (on the result queue) | a DONE/FAILED frame, settled by `job.rs` |
+//! | the manager thread (`_ExecutorManagerThread`) | the `dispatch.rs` state machine, driven by `shell.rs`'s monitor threads |
+//! | its steps: `add_call_item_to_queue`, `process_result_item`, `terminate_broken`, `flag_executor_shutting_down`, `join_executor_internals` | `Dispatcher::submit`/dispatch (R3), `replied` (R6), `ended` (R7-R9), `shutdown`/`terminate` (R11, R12), `Inner::shutdown` waiting |
+//! | `_process_worker` | `worker.rs` (`serve`) |
 //!
-//! # Rust's `SIGPIPE`
-//! Rust programs ignore `SIGPIPE`, so writing to a dead worker's pipe is an error the pool
-//! handles. A program that restores the default disposition would be killed instead.
+//! # Platform
+//! Linux (5.3 or later, for pidfds). The crate relies on `/proc/self/exe`,
+//! `PR_SET_PDEATHSIG`, pidfds, `F_SETPIPE_SZ` and an ELF constructor. On any other platform
+//! it compiles to the same public types, whose constructors fail with an [`Error::Other`](cfutures_core::Error::Other)
+//! wrapping an [`std::io::ErrorKind::Unsupported`] error, so a program (or the `cfutures`
+//! facade) that names them still builds there.
+//!
+//! # Signals
+//! Workers ignore `SIGPIPE`, as Rust programs and CPython's workers do, so a task writing to
+//! a closed pipe gets `BrokenPipe`. The parent is a Rust program and ignores it too; a program
+//! that restores the default disposition would be killed by a write to a dead worker.
+//! `terminate_workers` sends `SIGTERM` and `SIGCONT` (a stopped worker receives it) and kills
+//! a worker still alive after two seconds. The pool never calls `waitpid(-1)` and does not
+//! need `SIGCHLD`: if the program ignores `SIGCHLD` (so the kernel reaps) or reaps children
+//! itself, a dead worker's futures still fail, with [`ExitReason::Unknown`](cfutures_core::ExitReason::Unknown).
+//!
+//! # Writing another shell
+//! `shell_kit` (Linux only, hidden from these docs) is for shell authors (the MPI
+//! executor), exempt from semver; the dispatcher is also the public [`dispatch`] module. A
+//! shell:
+//! 1. owns one [`Dispatcher`](dispatch::Dispatcher) behind a lock, and carries out every
+//!    [`Effects`](dispatch::Effects) a transition returns, in order, after releasing the lock;
+//! 2. on `Spawn(id)` starts a worker that runs this same binary and calls
+//!    `shell_kit::serve` over a byte transport (worker side), does the handshake (HELLO
+//!    with `shell_kit::build_id`, expects READY), then calls `started` and `ready`;
+//! 3. on `Flush(id)` writes what `take_outbox(id, ..)` returns until it returns `None`;
+//! 4. reads reply frames with `shell_kit::FrameReader`, passes their headers to `replied`
+//!    and settles the returned jobs with the frames' bodies, in order;
+//! 5. learns each worker's end from the worker itself (not only end of file) and reports it
+//!    with `ended`, including the started-task counter if it has one and any LAST_WORDS;
+//! 6. honours `Signal`, `Rearm`/`timer_of`/`timer_expired`, `Fail`, `Cancel`, `Discard`,
+//!    and `Forget`.
 
+#[cfg(target_os = "linux")]
 mod builder;
+pub mod dispatch;
+#[cfg(target_os = "linux")]
 mod entry;
+#[cfg(target_os = "linux")]
 mod executor;
+#[cfg(target_os = "linux")]
 mod identity;
+#[cfg(target_os = "linux")]
+mod interface;
+#[cfg(target_os = "linux")]
 mod job;
+#[cfg(target_os = "linux")]
 mod map;
-mod monitor;
-mod pool;
+#[cfg(target_os = "linux")]
+mod overflow;
+#[cfg(target_os = "linux")]
+mod shell;
+#[cfg(target_os = "linux")]
 mod spawn;
+#[cfg(target_os = "linux")]
 mod started;
+#[cfg(not(target_os = "linux"))]
+mod unsupported;
+// Off Linux only the dispatcher's STOP frame uses it.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod wire;
+#[cfg(target_os = "linux")]
 mod worker;
 
-pub use builder::Builder;
-pub use cfutures_core::{Error, ExitReason, Future};
-pub use cfutures_helpers::{MapChunked, MapOptions};
+#[cfg(target_os = "linux")]
+pub use builder::ProcessPoolBuilder;
+#[cfg(target_os = "linux")]
 pub use executor::ProcessPoolExecutor;
+#[cfg(not(target_os = "linux"))]
+pub use unsupported::{ProcessPoolBuilder, ProcessPoolExecutor};
+
+/// What a second I/O shell (the MPI executor) needs: the dispatcher, the wire's frames and
+/// codec, function shipping, the build identity and the worker's serve loop. Exempt from
+/// semver; see the crate docs, "Writing another shell".
+#[doc(hidden)]
+#[cfg(target_os = "linux")]
+pub mod shell_kit {
+    pub use crate::dispatch::*;
+    pub use crate::entry::{chunk_call, init_call, task_call};
+    pub use crate::identity::build_id;
+    pub use crate::job::failure_error;
+    pub use crate::wire::{
+        BuildId, Call, Failure, Frame, FrameError, FrameReader, Hello, PROTOCOL_VERSION,
+        REPLY_HEADER, Ready, begin_frame, decode, end_frame, kind, push_message, push_stop,
+        split_words,
+    };
+    pub use crate::worker::serve;
+}
 
 /// Enters worker mode if this process was started as a worker; returns at once otherwise.
 ///
@@ -120,5 +199,6 @@ pub use executor::ProcessPoolExecutor;
 /// ```
 #[allow(clippy::needless_doctest_main)] // showing `main` is the point
 pub fn init() {
+    #[cfg(target_os = "linux")]
     worker::enter_if_worker();
 }

@@ -36,7 +36,7 @@ impl ProcessPoolExecutor {
     ///     n % 2 == 1
     /// }
     ///
-    /// let pool = ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
+    /// let pool = ProcessPoolExecutor::new(2).unwrap();
     /// let odd: Vec<bool> = pool.map(is_odd, 0..5, 2).unwrap().collect::<Result<_, _>>().unwrap();
     /// assert_eq!(odd, [false, true, false, true, false]);
     /// # cfutures_process::init();
@@ -65,7 +65,7 @@ impl ProcessPoolExecutor {
     /// use cfutures_helpers::MapOptions;
     /// use cfutures_process::ProcessPoolExecutor;
     ///
-    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
+    /// let pool = ProcessPoolExecutor::new(1).unwrap();
     /// let options = MapOptions::new().chunksize(4).buffersize(2);
     /// let first: Vec<u64> = pool
     ///     .map_with(|n: u64| n * 10, 0u64.., options)

@@ -12,90 +12,113 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the layout of any frame changes; checked in the handshake.
-pub(crate) const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Bytes of the length prefix.
 const LEN_BYTES: usize = 4;
+/// The read buffer's first size, and the least it grows by.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Frame kinds.
-pub(crate) mod kind {
+pub mod kind {
     /// Parent -> worker: the handshake, a postcard [`Hello`](super::Hello).
-    pub(crate) const HELLO: u8 = 1;
+    pub const HELLO: u8 = 1;
     /// Parent -> worker: `id: u64`, `entry: i64`, `fn_word: u64` (little-endian), then the
     /// argument's postcard bytes.
-    pub(crate) const TASK: u8 = 2;
+    pub const TASK: u8 = 2;
     /// Worker -> parent: a postcard [`Ready`](super::Ready).
-    pub(crate) const READY: u8 = 3;
+    pub const READY: u8 = 3;
     /// Worker -> parent: a postcard `String` saying why the handshake was refused.
-    pub(crate) const REJECTED: u8 = 4;
+    pub const REJECTED: u8 = 4;
     /// Worker -> parent: a postcard [`Failure`](super::Failure) from the initializer.
-    pub(crate) const INIT_FAILED: u8 = 5;
+    pub const INIT_FAILED: u8 = 5;
     /// Worker -> parent: `id: u64`, `elapsed_ns: u64`, then the value's postcard bytes.
-    pub(crate) const DONE: u8 = 6;
+    pub const DONE: u8 = 6;
     /// Worker -> parent: `id: u64`, `elapsed_ns: u64`, then a postcard
     /// [`Failure`](super::Failure).
-    pub(crate) const FAILED: u8 = 7;
+    pub const FAILED: u8 = 7;
+    /// Parent -> worker: no payload. Finish and exit (sent instead of closing the pipe, which
+    /// another process may hold open).
+    pub const STOP: u8 = 8;
+    /// Worker -> parent: `id: u64`, then a postcard [`Failure`](super::Failure): the task is
+    /// about to take the worker down (a panic under `panic = "abort"`).
+    pub const LAST_WORDS: u8 = 9;
 }
 
 /// Size of the fixed header of `DONE` and `FAILED` frames after the kind byte.
-pub(crate) const REPLY_HEADER: usize = 16;
+pub const REPLY_HEADER: usize = 16;
 
 /// The identity of a build: both sides must compute the same one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct BuildId {
+pub struct BuildId {
     /// Device, inode, size and modification time of the running executable.
-    pub(crate) exe: [u64; 5],
+    pub exe: [u64; 5],
     /// The distance between two functions of this crate: differs if the code layout does.
-    pub(crate) layout: u64,
+    pub layout: u64,
     /// This crate's version.
-    pub(crate) version: String,
+    pub version: String,
 }
 
 /// A function to call in the worker: see `entry.rs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Call {
+pub struct Call {
     /// Offset of the monomorphised entry point from the anchor function.
-    pub(crate) entry: i64,
+    pub entry: i64,
     /// The user's function pointer as an offset from the anchor, or 0 for a zero-sized
     /// function item or closure (which the entry point's type already names).
-    pub(crate) fn_word: u64,
+    pub fn_word: u64,
 }
 
 /// The handshake's first message.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Hello {
-    pub(crate) protocol: u32,
-    pub(crate) build: BuildId,
+pub struct Hello {
+    /// The parent's [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// The parent's build identity.
+    pub build: BuildId,
     /// The largest frame either side may send.
-    pub(crate) max_frame: u32,
+    pub max_frame: u32,
     /// The initializer and its encoded argument.
-    pub(crate) initializer: Option<(Call, Vec<u8>)>,
+    pub initializer: Option<(Call, Vec<u8>)>,
 }
 
 /// The worker's answer to a good [`Hello`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Ready {
-    pub(crate) protocol: u32,
-    pub(crate) build: BuildId,
-    pub(crate) pid: u32,
+pub struct Ready {
+    /// The worker's [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// The worker's build identity.
+    pub build: BuildId,
+    /// The worker's process id.
+    pub pid: u32,
 }
 
 /// Why a task (or the initializer) produced no value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Failure {
+pub enum Failure {
     /// It panicked: the payload text and where/backtrace text.
-    Panicked { message: String, backtrace: String },
+    Panicked {
+        /// The panic message.
+        message: String,
+        /// Where it panicked and the backtrace.
+        backtrace: String,
+    },
     /// Its argument could not be decoded or its value encoded.
     Serialization(String),
 }
 
 /// A stream that is not a valid sequence of frames.
 #[derive(Debug)]
-pub(crate) enum FrameError {
+pub enum FrameError {
     /// Reading failed.
     Io(io::Error),
     /// A length prefix over the limit.
-    TooLarge { len: usize, limit: usize },
+    TooLarge {
+        /// The announced length.
+        len: usize,
+        /// The limit it exceeds.
+        limit: usize,
+    },
     /// A zero length prefix (every frame has at least its kind byte).
     Empty,
     /// The stream ended inside a frame.
@@ -123,7 +146,7 @@ impl std::fmt::Display for FrameError {
 /// [`parse`](Self::parse) hands out payload ranges into the buffer so a caller can take a
 /// whole batch of frames out of one `read` before handling any of them; the ranges stay valid
 /// until the next [`fill`](Self::fill).
-pub(crate) struct FrameReader<R> {
+pub struct FrameReader<R> {
     inner: R,
     buf: Vec<u8>,
     /// Start of the first unparsed byte.
@@ -135,17 +158,19 @@ pub(crate) struct FrameReader<R> {
 
 /// A parsed frame: its kind and the byte range of its payload in the reader's buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Frame {
-    pub(crate) kind: u8,
-    pub(crate) payload: Range<usize>,
+pub struct Frame {
+    /// The frame's kind byte (see [`kind`]).
+    pub kind: u8,
+    /// Where its payload lies in the reader's buffer.
+    pub payload: Range<usize>,
 }
 
 impl<R: Read> FrameReader<R> {
     /// A reader refusing frames longer than `limit` bytes (kind byte included).
-    pub(crate) fn new(inner: R, limit: usize) -> Self {
+    pub fn new(inner: R, limit: usize) -> Self {
         FrameReader {
             inner,
-            buf: vec![0; 64 * 1024],
+            buf: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
             limit,
@@ -153,12 +178,12 @@ impl<R: Read> FrameReader<R> {
     }
 
     /// Changes the limit (the worker learns it from the handshake).
-    pub(crate) fn set_limit(&mut self, limit: usize) {
+    pub fn set_limit(&mut self, limit: usize) {
         self.limit = limit;
     }
 
     /// The next complete frame already in the buffer, if any, without reading.
-    pub(crate) fn parse(&mut self) -> Result<Option<Frame>, FrameError> {
+    pub fn parse(&mut self) -> Result<Option<Frame>, FrameError> {
         let available = self.end - self.start;
         if available < LEN_BYTES {
             return Ok(None);
@@ -185,15 +210,15 @@ impl<R: Read> FrameReader<R> {
     }
 
     /// The bytes of a range returned by [`parse`](Self::parse).
-    pub(crate) fn bytes(&self, range: Range<usize>) -> &[u8] {
+    pub fn bytes(&self, range: Range<usize>) -> &[u8] {
         &self.buf[range]
     }
 
     /// Drops parsed bytes and reads more, blocking until at least one byte arrives.
     /// Returns `Ok(false)` at end of stream on a frame boundary and
     /// [`FrameError::Truncated`] inside a frame. Invalidates earlier ranges.
-    pub(crate) fn fill(&mut self) -> Result<bool, FrameError> {
-        self.compact();
+    pub fn fill(&mut self) -> Result<bool, FrameError> {
+        self.compact()?;
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) if self.end == 0 => return Ok(false),
@@ -210,7 +235,7 @@ impl<R: Read> FrameReader<R> {
 
     /// Blocks until a whole frame is buffered and returns it; `Ok(None)` at a clean end of
     /// stream.
-    pub(crate) fn next(&mut self) -> Result<Option<Frame>, FrameError> {
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
         loop {
             if let Some(frame) = self.parse()? {
                 return Ok(Some(frame));
@@ -221,34 +246,48 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
-    /// Moves the unparsed tail to the front and makes room for the frame it starts.
-    fn compact(&mut self) {
+    /// Moves the unparsed tail to the front and makes room to read more of the frame it
+    /// starts. The room follows the bytes that arrived (at most double them per step, at
+    /// least [`READ_CHUNK`]), never the length a prefix claims: a peer announcing a frame of
+    /// nearly 4 GiB costs what it actually sends.
+    fn compact(&mut self) -> Result<(), FrameError> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        // Room for the whole pending frame (its length is already validated by `parse`, or
-        // not yet known), and at least some room to read into.
-        let mut wanted = self.end + 1;
+        // The whole pending frame (its length is already validated by `parse`, or not yet
+        // known), and at least one byte to read into.
+        let mut frame_end = self.end + 1;
         if self.end >= LEN_BYTES {
             let mut len_bytes = [0u8; LEN_BYTES];
             len_bytes.copy_from_slice(&self.buf[..LEN_BYTES]);
             let len = (u32::from_le_bytes(len_bytes) as usize).min(self.limit);
-            wanted = wanted.max(LEN_BYTES + len);
+            frame_end = frame_end.max(LEN_BYTES.saturating_add(len));
         }
+        let step = self.end.saturating_mul(2).max(READ_CHUNK);
+        let wanted = frame_end.min(step).max(self.end + 1);
         if self.buf.len() < wanted {
-            self.buf.resize(wanted.next_power_of_two(), 0);
+            self.buf
+                .try_reserve_exact(wanted - self.buf.len())
+                .map_err(|_| {
+                    FrameError::Io(io::Error::new(
+                        io::ErrorKind::OutOfMemory,
+                        format!("cannot buffer {wanted} bytes of a frame"),
+                    ))
+                })?;
+            self.buf.resize(wanted, 0);
         }
         // Shrink a buffer a huge frame left behind once it is no longer needed.
         if self.end == 0 && self.buf.len() > 1 << 22 {
-            self.buf = vec![0; 64 * 1024];
+            self.buf = vec![0; READ_CHUNK];
         }
+        Ok(())
     }
 }
 
 /// Starts a frame of `kind` at the end of `out`; returns its start for [`end_frame`].
-pub(crate) fn begin_frame(out: &mut Vec<u8>, kind: u8) -> usize {
+pub fn begin_frame(out: &mut Vec<u8>, kind: u8) -> usize {
     let start = out.len();
     out.extend_from_slice(&[0; LEN_BYTES]);
     out.push(kind);
@@ -257,7 +296,7 @@ pub(crate) fn begin_frame(out: &mut Vec<u8>, kind: u8) -> usize {
 
 /// Writes the length of the frame begun at `start`. If it is longer than `limit`, removes it
 /// from `out` and returns its length as the error.
-pub(crate) fn end_frame(out: &mut Vec<u8>, start: usize, limit: usize) -> Result<(), usize> {
+pub fn end_frame(out: &mut Vec<u8>, start: usize, limit: usize) -> Result<(), usize> {
     let len = out.len() - start - LEN_BYTES;
     if len > limit || len > u32::MAX as usize {
         out.truncate(start);
@@ -267,8 +306,14 @@ pub(crate) fn end_frame(out: &mut Vec<u8>, start: usize, limit: usize) -> Result
     Ok(())
 }
 
+/// Appends a STOP frame.
+pub fn push_stop(out: &mut Vec<u8>) {
+    let start = begin_frame(out, kind::STOP);
+    let _ = end_frame(out, start, usize::MAX);
+}
+
 /// Appends a whole frame whose payload is a postcard value.
-pub(crate) fn push_message<T: Serialize>(
+pub fn push_message<T: Serialize>(
     out: &mut Vec<u8>,
     kind: u8,
     value: &T,
@@ -284,12 +329,12 @@ pub(crate) fn push_message<T: Serialize>(
 }
 
 /// Decodes a postcard payload.
-pub(crate) fn decode<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, String> {
+pub fn decode<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, String> {
     postcard::from_bytes(payload).map_err(|e| e.to_string())
 }
 
 /// Splits a fixed little-endian header of `N` u64 words off `payload`.
-pub(crate) fn split_words<const N: usize>(payload: &[u8]) -> Option<([u64; N], &[u8])> {
+pub fn split_words<const N: usize>(payload: &[u8]) -> Option<([u64; N], &[u8])> {
     if payload.len() < N * 8 {
         return None;
     }
@@ -311,7 +356,7 @@ mod tests {
     fn frames_of(bytes: Vec<u8>, limit: usize) -> Result<Vec<(u8, Vec<u8>)>, FrameError> {
         let mut reader = FrameReader::new(Cursor::new(bytes), limit);
         let mut out = Vec::new();
-        while let Some(frame) = reader.next()? {
+        while let Some(frame) = reader.next_frame()? {
             out.push((frame.kind, reader.bytes(frame.payload).to_vec()));
         }
         Ok(out)
@@ -325,6 +370,18 @@ mod tests {
             end_frame(&mut out, start, usize::MAX).unwrap();
         }
         out
+    }
+
+    /// A length prefix near 4 GiB under a limit of `u32::MAX`: the reader's memory follows the
+    /// bytes that arrived, not the length claimed, and the cut-off frame is a typed error.
+    #[test]
+    fn a_frame_claiming_nearly_4_gib_allocates_only_what_arrives() {
+        let mut bytes = (u32::MAX - 1).to_le_bytes().to_vec();
+        bytes.push(kind::DONE);
+        bytes.extend_from_slice(&[7; 300_000]);
+        let mut reader = FrameReader::new(Cursor::new(bytes), u32::MAX as usize);
+        assert!(matches!(reader.next_frame(), Err(FrameError::Truncated)));
+        assert!(reader.buf.len() <= 1 << 20, "{} bytes", reader.buf.len());
     }
 
     #[test]

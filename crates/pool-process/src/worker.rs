@@ -12,11 +12,14 @@
 use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::mem::ManuallyDrop;
 use std::os::fd::{FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Instant;
+
+use cfutures_core::unwind::{drop_payload, panic_message};
 
 use crate::entry;
 use crate::identity::build_id;
@@ -28,6 +31,24 @@ use crate::wire::{
 /// The environment variable that puts a process in worker mode:
 /// `"<read fd>,<write fd>,<started-counter fd or -1>,<frame limit>"`.
 pub(crate) const WORKER_ENV: &str = "CFUTURES_PROCESS_WORKER";
+
+/// The name of the thread that runs tasks in a worker.
+/// The worker's thread name (as `ps`, `top -H` and `/proc/<pid>/comm` show it; at most 15
+/// bytes). Rust's own name for the thread stays unset: the worker is entered before Rust's
+/// runtime names the main thread.
+pub(crate) const WORKER_THREAD: &str = "cfutures-worker";
+
+/// Names the calling thread [`WORKER_THREAD`] for the operating system.
+fn name_this_thread() {
+    let name = std::ffi::CString::new(WORKER_THREAD).expect("no NUL in the name");
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes, which `name` is.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+}
+
+/// The wire's output descriptor, for the panic hook's last words under `panic = "abort"`.
+static OUTPUT_FD: AtomicI32 = AtomicI32::new(-1);
+/// The id of the task running now (for its last words).
+static RUNNING_TASK: AtomicU64 = AtomicU64::new(0);
 
 /// Exit code of a worker that refused or could not read its handshake.
 const EXIT_HANDSHAKE: i32 = 70;
@@ -52,8 +73,18 @@ pub(crate) fn enter_if_worker() {
     });
     let code = match fds {
         Some(((input, output, started), limit)) => {
+            // Like Rust's runtime (which has not run yet when the ELF constructor enters
+            // worker mode) and CPython's workers: a write to a closed pipe is an error, not
+            // death by SIGPIPE.
+            // SAFETY: sets this process's own disposition before any task runs.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
             let started = started::worker_counter(started);
-            let serving = || serve(input, output, started, limit);
+            // Tasks run on this, the main, thread: a second thread would make every malloc
+            // and system call of the worker pay for multi-threading (measured: `map` with
+            // chunksize 1 a quarter slower). The thread gets the name tools show instead.
+            name_this_thread();
+            crate::overflow::install_on_this_thread();
+            let serving = || serve_fds(input, output, started, limit);
             match panic::catch_unwind(AssertUnwindSafe(serving)) {
                 Ok(code) => code,
                 Err(_) => EXIT_PROTOCOL,
@@ -90,22 +121,38 @@ thread_local! {
     static IN_TASK: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Serves tasks until end of file; returns the exit code.
-fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: usize) -> i32 {
+/// Serves tasks on the two inherited pipe descriptors; returns the exit code.
+fn serve_fds(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: usize) -> i32 {
     for fd in [input, output] {
         // SAFETY: marks our own inherited descriptor close-on-exec, so processes a task starts
         // do not hold the wire open.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
+    OUTPUT_FD.store(output, Ordering::Relaxed);
     // SAFETY: the parent gave these two descriptors to this process for the wire alone;
     // nothing else in the process owns them.
-    let (input, mut output) = unsafe { (File::from_raw_fd(input), File::from_raw_fd(output)) };
+    let (input, output) = unsafe { (File::from_raw_fd(input), File::from_raw_fd(output)) };
+    // Never closed here: the process's exit closes them, and a task may have closed them
+    // already (closing again would be an I/O-safety abort in place of a plain exit).
+    let (input, output) = (ManuallyDrop::new(input), ManuallyDrop::new(output));
+    serve(&*input, &*output, started, limit)
+}
+
+/// The worker's serve loop over any byte transport: handshake, then tasks until a STOP
+/// frame or end of input; returns the exit code. `started` is the shared started-task
+/// counter, where the shell provides one (R7 of `dispatch.rs`).
+pub fn serve(
+    input: impl Read,
+    mut output: impl Write,
+    started: Option<&AtomicU64>,
+    limit: usize,
+) -> i32 {
     install_panic_hook();
 
     // The limit comes with the worker variable, so even the hello (which carries the
     // initializer's argument) is held to it.
     let mut reader = FrameReader::new(input, limit);
-    let hello = match reader.next() {
+    let hello = match reader.next_frame() {
         Ok(Some(frame)) if frame.kind == kind::HELLO => {
             match wire::decode::<Hello>(reader.bytes(frame.payload)) {
                 Ok(hello) => hello,
@@ -185,6 +232,9 @@ fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: usize)
                 return EXIT_PROTOCOL;
             }
         };
+        if frame.kind == kind::STOP {
+            return 0;
+        }
         if frame.kind != kind::TASK {
             eprintln!(
                 "cfutures-process worker: unexpected frame kind {}",
@@ -202,6 +252,7 @@ fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: usize)
             fn_word,
         };
         tasks += 1;
+        RUNNING_TASK.store(id, Ordering::Relaxed);
         if let Some(started) = started {
             // Before any of the task's code runs: if we die from here on, the parent knows
             // this task started (see `started.rs`).
@@ -250,8 +301,15 @@ fn serve(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: usize)
             return 0;
         }
         out.clear();
+        if out.capacity() > KEEP_BUFFER {
+            // A huge result must not stay resident for the worker's life.
+            out = Vec::with_capacity(64 * 1024);
+        }
     }
 }
+
+/// An output buffer larger than this is not kept for the next task.
+const KEEP_BUFFER: usize = 1 << 20;
 
 fn write_reply_header(out: &mut [u8], at: usize, id: u64, elapsed: u64) {
     out[at..at + 8].copy_from_slice(&id.to_le_bytes());
@@ -259,7 +317,7 @@ fn write_reply_header(out: &mut [u8], at: usize, id: u64, elapsed: u64) {
 }
 
 /// Tells the parent why we refuse to serve, and picks the exit code.
-fn refuse(output: &mut File, reason: String) -> i32 {
+fn refuse(output: &mut impl Write, reason: String) -> i32 {
     let mut out = Vec::new();
     if wire::push_message(&mut out, kind::REJECTED, &reason, 1 << 20).is_ok() {
         let _ = output.write_all(&out);
@@ -292,7 +350,7 @@ pub(crate) fn catch_task<T>(f: impl FnOnce() -> T) -> Result<T, Failure> {
         Err(payload) => {
             let message = panic_message(&*payload);
             // Dropping a payload may itself panic; that must not take the worker down.
-            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            drop_payload(payload);
             let backtrace = PANIC_TRACE
                 .with(|t| t.borrow_mut().take())
                 .unwrap_or_default();
@@ -314,22 +372,46 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
             .unwrap_or_default();
+        let backtrace = Backtrace::force_capture();
         let text = format!(
-            "worker process {} panicked{location}\nstack backtrace:\n{}",
+            "worker process {} panicked{location}\nstack backtrace:\n{backtrace}",
             std::process::id(),
-            Backtrace::force_capture()
         );
+        if cfg!(panic = "abort") {
+            // The process dies when the hook returns: say what happened first, on stderr
+            // (as Rust's default hook would, naming the thread, which Rust cannot name
+            // here) and on the wire, so the task's future fails with the message.
+            let message = panic_message(info.payload());
+            eprintln!(
+                "\nthread '{WORKER_THREAD}' panicked{location}:\n{message}\nstack backtrace:\n{backtrace}"
+            );
+            last_words(Failure::Panicked {
+                message,
+                backtrace: format!("{text}\n(the worker process aborted: panic = \"abort\")"),
+            });
+            return;
+        }
         PANIC_TRACE.with(|t| *t.borrow_mut() = Some(text));
     }));
 }
 
-/// The panic payload as text, as the default hook would print it.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&'static str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "Box<dyn Any> (a non-string panic payload)".to_owned()
+/// Writes a LAST_WORDS frame for the running task straight to the wire. Only the task's own
+/// thread calls it, while the serve loop is inside the task (so no reply is half-written).
+fn last_words(failure: Failure) {
+    let fd = OUTPUT_FD.load(Ordering::Relaxed);
+    if fd < 0 {
+        return;
     }
+    let mut frame = Vec::new();
+    let start = wire::begin_frame(&mut frame, kind::LAST_WORDS);
+    frame.extend_from_slice(&RUNNING_TASK.load(Ordering::Relaxed).to_le_bytes());
+    if postcard::to_io(&failure, &mut frame).is_err()
+        || wire::end_frame(&mut frame, start, 1 << 20).is_err()
+    {
+        return;
+    }
+    // SAFETY: the wire's descriptor stays open for the worker's life; `ManuallyDrop` keeps
+    // this temporary `File` from closing it.
+    let mut out = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
+    let _ = out.write_all(&frame);
 }

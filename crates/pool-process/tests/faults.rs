@@ -1,12 +1,14 @@
 //! Faults, in the spirit of CPython's `test_deadlock.py`: every case gives its future a clear
 //! error, loses nothing else, and nothing hangs.
+#![cfg(target_os = "linux")]
 
 mod common;
 
 use std::io::Write;
 use std::os::fd::FromRawFd;
 
-use cfutures_process::{Error, ExitReason, ProcessPoolExecutor};
+use cfutures_core::{Error, ExitReason, Shutdown};
+use cfutures_process::ProcessPoolExecutor;
 use common::{Gate, PATIENCE, gated, pid, reaped, wait_exit};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -358,7 +360,7 @@ fn shutdown_right_after_a_crash_does_not_hang() {
     let pool = pool(2);
     let crashed = pool.submit(abort, ()).unwrap();
     let others: Vec<_> = (0..4).map(|_| pool.submit(pid, ()).unwrap()).collect();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert!(matches!(crashed.result(), Err(Error::WorkerDied { .. })));
     for future in others {
         assert!(future.done());
@@ -479,7 +481,7 @@ fn helper_build_a_pool_with_the_worker_variable_set() {
     // SAFETY: this helper runs alone in its own process; no other thread reads the
     // environment meanwhile.
     unsafe { std::env::set_var("CFUTURES_PROCESS_WORKER", "3,4") };
-    let err = ProcessPoolExecutor::new().unwrap_err();
+    let err = ProcessPoolExecutor::builder().build().unwrap_err();
     assert!(
         matches!(&err, Error::Broken(m) if m.contains("init()")),
         "{err}"

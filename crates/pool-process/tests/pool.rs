@@ -1,12 +1,14 @@
 //! The process pool's API, with real worker processes (ported from CPython's
 //! `test_process_pool.py`, `test_init.py` and `test_shutdown.py` where they apply).
+#![cfg(target_os = "linux")]
 
 mod common;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cfutures_process::{Error, ExitReason, ProcessPoolExecutor};
+use cfutures_core::{Error, ExitReason, Shutdown};
+use cfutures_process::ProcessPoolExecutor;
 use common::{Gate, gated, pid, reaped};
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +76,7 @@ impl CheckedMulTwo for u8 {
 fn the_pool_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<ProcessPoolExecutor>();
-    shareable::<cfutures_process::MapOptions>();
+    shareable::<cfutures_helpers::MapOptions>();
     let pool = pool(2);
     let pids: Vec<u32> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
@@ -125,7 +127,7 @@ fn bad_settings_are_typed_errors() {
 
 #[test]
 fn default_max_workers_is_the_cpu_count() {
-    let pool = ProcessPoolExecutor::new().unwrap();
+    let pool = ProcessPoolExecutor::builder().build().unwrap();
     assert_eq!(
         pool.max_workers(),
         std::thread::available_parallelism().unwrap().get()
@@ -345,7 +347,7 @@ fn max_tasks_per_child_with_an_early_shutdown() {
     let futures: Vec<_> = (0..6u64)
         .map(|i| pool.submit(|x: u64| x * x, i).unwrap())
         .collect();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     for (i, future) in futures.iter().enumerate() {
         assert_eq!(future.result(), Ok(&((i * i) as u64)));
     }
@@ -356,7 +358,7 @@ fn max_tasks_per_child_with_an_early_shutdown() {
 fn shutdown_refuses_new_work_and_reaps_every_worker() {
     let pool = pool(2);
     let futures: Vec<_> = (0..10).map(|_| pool.submit(pid, ()).unwrap()).collect();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     let pids: HashSet<u32> = futures.iter().map(|f| *f.result().unwrap()).collect();
     assert_eq!(pool.worker_count(), 0);
     for pid in pids {
@@ -364,7 +366,7 @@ fn shutdown_refuses_new_work_and_reaps_every_worker() {
     }
     assert_eq!(pool.submit(pid, ()).unwrap_err(), Error::ShutDown);
     assert!(matches!(pool.map(pid, [()], 1), Err(Error::ShutDown)));
-    pool.shutdown(true, true); // again: harmless
+    pool.shutdown(Shutdown::WAIT.cancel_futures()); // again: harmless
 }
 
 #[test]
@@ -374,7 +376,7 @@ fn shutdown_without_wait_still_runs_queued_work() {
     let first = pool.submit(gated, gate.arg()).unwrap();
     let queued: Vec<_> = (0..3).map(|_| pool.submit(pid, ()).unwrap()).collect();
     gate.wait_started();
-    pool.shutdown(false, false);
+    pool.shutdown(Shutdown::NO_WAIT);
     gate.release();
     first.result().unwrap();
     for future in queued {
@@ -390,13 +392,13 @@ fn shutdown_with_cancel_futures_cancels_only_what_has_not_started() {
     let queued: Vec<_> = (0..4).map(|_| pool.submit(pid, ()).unwrap()).collect();
     gate.wait_started();
     assert!(running.running());
-    pool.shutdown(false, true);
+    pool.shutdown(Shutdown::NO_WAIT.cancel_futures());
     for future in &queued {
         assert!(future.cancelled());
     }
     gate.release();
     let pid = *running.result().unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert!(reaped(pid));
 }
 
@@ -450,7 +452,7 @@ fn kill_workers_kills() {
             reason: ExitReason::Signal(libc::SIGKILL)
         })
     );
-    pool.shutdown(true, false);
+    pool.shutdown(Shutdown::WAIT);
     assert_eq!(pool.worker_count(), 0);
     assert!(reaped(worker));
 }

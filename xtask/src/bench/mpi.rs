@@ -497,7 +497,10 @@ mod tests {
         let all: Vec<_> = cells().collect();
         assert_eq!(all.len(), MPI_SCENARIOS.len() * 2 + 1);
         assert!(all.contains(&("X3", "sequential")));
-        assert!(all.iter().all(|(s, _)| crate::bench::spec::MPI_SCENARIOS.contains(s)));
+        assert!(
+            all.iter()
+                .all(|(s, _)| crate::bench::spec::MPI_SCENARIOS.contains(s))
+        );
         let options = Options {
             filter: Some("X4".into()),
             ..Options::default()
