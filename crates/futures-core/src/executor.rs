@@ -5,6 +5,8 @@
 //!   on a future of any type without counting as a handle.
 //! - Inline waiting: [`Inline`] (which waiting threads may run a pending task themselves),
 //!   [`ExecutorId`] and [`WorkerGuard`] (marking worker threads).
+//! - Spinning: [`Searching`] counts an executor's awake, idle workers, so that a waiter on a
+//!   pending task spins only while one of them can pick it up ([`searching_workers`]).
 //! - Wakers: [`register_waker`] / [`unregister_waker`] with their [`WakerKey`] (what
 //!   `as_completed` is built on).
 //! - Plumbing every layer shares, so that each mechanism has one home: the panic functions
@@ -33,6 +35,7 @@ use crate::future::Future;
 
 pub use crate::future::WakerKey;
 pub use crate::inline::{ExecutorId, Inline, WorkerGuard};
+pub use crate::searching::{Searching, searching_workers};
 pub use crate::shared::deadline_after;
 pub use crate::task::{Task, WaitHandle};
 pub use crate::unwind::{catch_message, drop_payload, panic_message};

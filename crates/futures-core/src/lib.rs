@@ -50,6 +50,7 @@ pub mod executor;
 mod future;
 mod inline;
 mod promise;
+mod searching;
 mod shared;
 mod shutdown;
 mod state;

@@ -49,6 +49,7 @@ use crossbeam_utils::Backoff;
 use crate::error::Error;
 use crate::future::Future;
 use crate::inline::{Inline, NotifyingGuard, is_notifying_here, is_running_here, run_as};
+use crate::searching::searching_workers;
 use crate::state::{
     CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, NOTIFYING, PENDING, PHASE_MASK, RUNNING, State,
     is_terminal, phase, public_state,
@@ -522,7 +523,7 @@ impl<T> Shared<T> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
-        if self.spin_while_running() {
+        if self.spin_before_parking() {
             return true;
         }
         let Ok(key) = self.register(Waiter::Thread(current_thread())) else {
@@ -547,27 +548,42 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Spins briefly while the task is running (not while it is still queued): a running
-    /// task, such as a fork-join child stolen by another worker, often finishes within a few
-    /// microseconds, and parking would cost a lock, two futex calls and a context switch. The
-    /// spin is bounded (`Backoff`'s spin phase, about a microsecond of `spin_loop` hints, then
-    /// a few of its yields) so a long task still finds its waiter parked. True if the future
-    /// finished meanwhile.
-    fn spin_while_running(&self) -> bool {
+    /// Spins briefly before parking, while the wait is likely to end soon: while the task
+    /// is running (a fork-join child stolen by another worker often finishes within a few
+    /// microseconds), and while it is still pending but some worker is awake and searching
+    /// (a submit-then-wait loop finds the worker that ran the previous task still looking, and
+    /// parking would cost the waiter a context switch and that worker a lock and an unpark).
+    /// A pending task with every worker busy or asleep gets only the first, shortest steps:
+    /// spinning longer would take a core from the workers. The spin is bounded (`Backoff`'s
+    /// spin phase, about a microsecond of `spin_loop` hints, then a few of its yields) so a
+    /// long task still finds its waiter parked. True if the future finished meanwhile.
+    ///
+    /// This is the one place where a blocking waiter decides to park: `park_until` parks
+    /// exactly when this returns false.
+    fn spin_before_parking(&self) -> bool {
         // Loom explores every load of a spin; the spin is only an optimisation, so skip it.
         if cfg!(loom) {
             return is_terminal(self.word());
         }
+        // Backoff's spin phase (its first steps pause the core with 1, 2, 4, ... hints): a
+        // worker that is between two tasks picks a new one up within it, and such a worker
+        // is not yet counted as searching.
+        const UNCONDITIONAL_STEPS: u32 = 7;
         let backoff = Backoff::new();
+        let mut step = 0;
         while !backoff.is_completed() {
             let word = self.word();
             if is_terminal(word) {
                 return true;
             }
-            if public_state(word) != State::Running {
+            if public_state(word) == State::Pending
+                && step >= UNCONDITIONAL_STEPS
+                && searching_workers() == 0
+            {
                 return false;
             }
             backoff.snooze();
+            step += 1;
         }
         is_terminal(self.word())
     }

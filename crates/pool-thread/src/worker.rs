@@ -7,7 +7,7 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
 
-use cfutures_core::executor::{Task, drop_payload};
+use cfutures_core::executor::{Searching, Task, drop_payload};
 use crossbeam_deque::{Steal, Worker};
 use crossbeam_utils::Backoff;
 
@@ -162,6 +162,9 @@ impl WorkerThread {
         // In a busy pool the queues are often empty only for a moment: look again a few times
         // (pausing 1, 2, 4, 8 `spin_loop` hints) before counting as idle, which writes the
         // counters word every publisher reads.
+        // Counted as searching (so that a submitter waiting on its task spins rather than
+        // parks, see `Searching`) until it announces itself sleepy.
+        let mut searching = Some(Searching::enter());
         let backoff = Backoff::new();
         for _ in 0..UNCOUNTED_ROUNDS {
             backoff.spin();
@@ -189,6 +192,11 @@ impl WorkerThread {
             sleep.no_work_found(&mut idle, || {
                 registry.is_closed() || registry.has_queued_work()
             });
+            if idle.is_sleepy() {
+                searching = None;
+            } else if searching.is_none() {
+                searching = Some(Searching::enter());
+            }
         }
     }
 
@@ -203,7 +211,10 @@ impl WorkerThread {
         let registry = &*self.registry;
         loop {
             let mut retry = false;
-            match registry.injector.steal_batch_and_pop(&self.local) {
+            // One task at a time, not a batch: a batch parked on this worker's deque would
+            // start after newer submissions taken by the other workers, and outside
+            // submissions start in FIFO order (DESIGN), as from Python's one queue.
+            match registry.injector.steal() {
                 Steal::Success(task) => return Some((task, false)),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
