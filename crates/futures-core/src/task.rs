@@ -10,7 +10,7 @@ use std::fmt;
 use crate::error::Error;
 use crate::future::Future;
 use crate::inline::Inline;
-use crate::shared::{Claim, Outcome, Shared};
+use crate::shared::{Claim, Closure, Outcome, Shared, TaskCell};
 use crate::state;
 use crate::sync::Arc;
 
@@ -24,7 +24,7 @@ trait Job: Send + Sync {
     fn wait(&self);
 }
 
-impl<T: Send + 'static> Job for Shared<T> {
+impl<T: Send + 'static, S: ?Sized + TaskCell<T>> Job for Shared<T, S> {
     fn run(&self) -> bool {
         match self.claim() {
             Claim::Won => {
@@ -69,24 +69,19 @@ impl<T: Send + 'static> Job for Shared<T> {
     }
 }
 
-// `std::sync::Arc<Shared<T>>` coerces to `Arc<dyn Job>` with no extra allocation. Loom's `Arc`
-// cannot be unsized, so under loom the handle is boxed instead.
+// A task's `Arc<Shared<T, Closure<F>>>` coerces to `Arc<dyn Job>` with no extra allocation, as
+// its future's handle coerces to `Arc<Shared<T>>`. Loom's `Arc` cannot be unsized, so under
+// loom the handle is boxed instead.
 #[cfg(not(loom))]
 type JobRef = Arc<dyn Job>;
 #[cfg(loom)]
 type JobRef = Box<dyn Job>;
 
-#[cfg(not(loom))]
-fn erase<T: Send + 'static>(shared: Arc<Shared<T>>) -> JobRef {
-    shared
-}
-#[cfg(loom)]
-fn erase<T: Send + 'static>(shared: Arc<Shared<T>>) -> JobRef {
-    Box::new(shared)
-}
+/// A wait-only handle made from a future's `Arc<Shared<T>>`, whose task cell is already
+/// erased, so it is boxed (`Shared<T>` cannot be erased a second time).
+type WaitRef = Box<dyn Job>;
 
-#[cfg(loom)]
-impl<J: Job> Job for Arc<J> {
+impl<J: Job + ?Sized> Job for Arc<J> {
     fn run(&self) -> bool {
         (**self).run()
     }
@@ -105,6 +100,29 @@ impl<J: Job> Job for Arc<J> {
     fn wait(&self) {
         (**self).wait()
     }
+}
+
+/// One allocation holding the future's state and the closure; the task's and the future's
+/// views of it.
+#[cfg(not(loom))]
+fn allocate<F, T>(inline: Inline, f: F) -> (JobRef, Arc<Shared<T>>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let shared = Arc::new(Shared::new(inline, Closure::new(Some(f))));
+    let future: Arc<Shared<T>> = shared.clone();
+    (shared, future)
+}
+#[cfg(loom)]
+fn allocate<F, T>(inline: Inline, f: F) -> (JobRef, Arc<Shared<T>>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let boxed: crate::shared::TaskFn<T> = Box::new(f);
+    let shared = Arc::new(Shared::new(inline, Closure::new(Some(boxed))));
+    (Box::new(shared.clone()), shared)
 }
 
 /// A unit of work for an executor: a closure and the future it completes.
@@ -136,7 +154,8 @@ impl Task {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        Self::from_boxed(inline, Box::new(f))
+        let (job, shared) = allocate(inline, f);
+        (Task { job }, Future::adopt(shared))
     }
 
     /// As [`Task::new`] for a closure that borrows data living for `'a`.
@@ -152,18 +171,11 @@ impl Task {
     {
         let boxed: Box<dyn FnOnce() -> T + Send + 'a> = Box::new(f);
         // SAFETY: only the lifetime is erased; the caller guarantees the closure does not
-        // outlive 'a (it is run, or dropped with its task or future, before 'a ends).
+        // outlive 'a (it is run, or dropped with its task or future, before 'a ends). Borrowing
+        // closures (scopes) keep the box: erasing a lifetime inside the shared allocation's
+        // type would need a transmute of its fat pointers, for a path that is not hot.
         let boxed: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(boxed) };
-        Self::from_boxed(inline, boxed)
-    }
-
-    fn from_boxed<T: Send + 'static>(
-        inline: Inline,
-        f: Box<dyn FnOnce() -> T + Send + 'static>,
-    ) -> (Task, Future<T>) {
-        let shared = Arc::new(Shared::new(inline, Some(f)));
-        let future = Future::from_shared(&shared);
-        (Task { job: erase(shared) }, future)
+        Self::new(inline, boxed)
     }
 
     /// Runs the task in the current thread unless it was cancelled or already claimed.
@@ -219,14 +231,14 @@ impl Task {
 /// # worker.join().unwrap();
 /// ```
 pub struct WaitHandle {
-    job: JobRef,
+    job: WaitRef,
 }
 
 impl WaitHandle {
     /// A wait-only handle on `future`.
     pub fn new<T: Send + 'static>(future: &Future<T>) -> Self {
         WaitHandle {
-            job: erase(Arc::clone(&future.shared)),
+            job: Box::new(Arc::clone(&future.shared)),
         }
     }
 
