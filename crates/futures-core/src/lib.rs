@@ -49,6 +49,7 @@ mod error;
 pub mod executor;
 mod future;
 mod inline;
+mod local_queue;
 mod promise;
 mod searching;
 mod shared;

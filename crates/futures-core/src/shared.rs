@@ -66,6 +66,7 @@ use crate::future::Future;
 use crate::inline::{
     CompactInline, Inline, NotifyingGuard, is_notifying_here, is_running_here, run_as,
 };
+use crate::local_queue::take_from_local_queue;
 use crate::searching::searching_workers;
 use crate::state::{
     CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, NOTIFYING, PENDING, PHASE_MASK, RUNNING, State,
@@ -74,6 +75,7 @@ use crate::state::{
 use crate::sync::{
     AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, current_thread, lock, park, park_timeout,
 };
+use crate::task::TaskKey;
 use crate::unwind::{drop_payload, panic_message};
 
 /// Set in `handles` once the last handle moved the outcome out.
@@ -508,7 +510,9 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// completer wakes this thread when it clears `NOTIFYING`). Returns at once on the thread
     /// running them, which would otherwise wait for itself.
     pub(crate) fn wait_callbacks(&self) {
-        if is_notifying_here(self.address()) {
+        // The common case first: no callbacks running, so no thread handle, lock or
+        // thread-local look-up (this is on every `into_result`).
+        if !self.is_notifying() || is_notifying_here(self.address()) {
             return;
         }
         // A late entry pushed before the completer's first drain is taken (and woken) by that
@@ -588,9 +592,18 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
             return Err(Error::Deadlock);
         }
         // A timed wait promises to return by its deadline, so only an untimed one runs the task.
-        if timeout.is_none() && self.inline.admits_current_thread() && self.claim() == Claim::Won {
-            self.run_claimed();
-            return Ok(());
+        if timeout.is_none() && self.inline.admits_current_thread() {
+            // On top of this worker's own deque: take the entry back and run it, so that no
+            // stale entry is left behind (it may still lose the claim to another waiter).
+            if let Some(task) = take_from_local_queue(TaskKey(self.address() as usize)) {
+                task.run();
+                if is_terminal(self.word()) {
+                    return Ok(());
+                }
+            } else if self.claim() == Claim::Won {
+                self.run_claimed();
+                return Ok(());
+            }
         }
         if self.park_until(timeout) {
             Ok(())

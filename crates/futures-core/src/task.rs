@@ -22,6 +22,7 @@ trait Job: Send + Sync {
     fn fail(&self, error: Error) -> bool;
     fn is_done(&self) -> bool;
     fn wait(&self);
+    fn address(&self) -> *const ();
 }
 
 impl<T: Send + 'static, S: ?Sized + TaskCell<T>> Job for Shared<T, S> {
@@ -67,6 +68,10 @@ impl<T: Send + 'static, S: ?Sized + TaskCell<T>> Job for Shared<T, S> {
         // needs the future to be done or to know it never will be by waiting here.
         let _ = Shared::wait(self, None);
     }
+
+    fn address(&self) -> *const () {
+        Shared::address(self)
+    }
 }
 
 // A task's `Arc<Shared<T, Closure<F>>>` coerces to `Arc<dyn Job>` with no extra allocation, as
@@ -100,6 +105,9 @@ impl<J: Job + ?Sized> Job for Arc<J> {
     fn wait(&self) {
         (**self).wait()
     }
+    fn address(&self) -> *const () {
+        (**self).address()
+    }
 }
 
 /// One allocation holding the future's state and the closure; the task's and the future's
@@ -124,6 +132,11 @@ where
     let shared = Arc::new(Shared::new(inline, Closure::new(Some(boxed))));
     (Box::new(shared.clone()), shared)
 }
+
+/// Identifies a task by its future, so that an executor can recognise the task a wait on
+/// its own thread is waiting for ([`LocalQueue`](crate::executor::LocalQueue)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskKey(pub(crate) usize);
 
 /// A unit of work for an executor: a closure and the future it completes.
 ///
@@ -176,6 +189,11 @@ impl Task {
         // type would need a transmute of its fat pointers, for a path that is not hot.
         let boxed: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(boxed) };
         Self::new(inline, boxed)
+    }
+
+    /// The identity of this task's future (see [`LocalQueue`](crate::executor::LocalQueue)).
+    pub fn key(&self) -> TaskKey {
+        TaskKey(self.job.address() as usize)
     }
 
     /// Runs the task in the current thread unless it was cancelled or already claimed.
