@@ -72,7 +72,6 @@ fn start_ranks_from_outside() -> Vec<usize> {
 /// submission index by less than the number of workers. `WORKERS` is the tolerance the goal
 /// states ("give or take the number of workers").
 #[test]
-#[ignore = "BUG: batch stealing from the injector starts 0, 6, 1, 7, ... (issue 15)"]
 fn outside_submissions_start_in_submission_order_give_or_take_the_workers() {
     let ranks = start_ranks_from_outside();
     let mut sorted = ranks.clone();

@@ -5,6 +5,10 @@
 //!   on a future of any type without counting as a handle.
 //! - Inline waiting: [`Inline`] (which waiting threads may run a pending task themselves),
 //!   [`ExecutorId`] and [`WorkerGuard`] (marking worker threads).
+//! - Taking a task back: [`LocalQueue`] and [`with_local_queue`] let a worker's wait on a task
+//!   still on top of its own deque run that entry instead of leaving it stale.
+//! - Spinning: [`Searching`] counts an executor's awake, idle workers, so that a waiter on a
+//!   pending task spins only while one of them can pick it up ([`searching_workers`]).
 //! - Wakers: [`register_waker`] / [`unregister_waker`] with their [`WakerKey`] (what
 //!   `as_completed` is built on).
 //! - Plumbing every layer shares, so that each mechanism has one home: the panic functions
@@ -33,8 +37,10 @@ use crate::future::Future;
 
 pub use crate::future::WakerKey;
 pub use crate::inline::{ExecutorId, Inline, WorkerGuard};
+pub use crate::local_queue::{LocalQueue, with_local_queue};
+pub use crate::searching::{Searching, searching_workers};
 pub use crate::shared::deadline_after;
-pub use crate::task::{Task, WaitHandle};
+pub use crate::task::{Task, TaskKey, WaitHandle};
 pub use crate::unwind::{catch_message, drop_payload, panic_message};
 
 /// Registers `waker` to be woken once when `future` is done. `None` if it is already done

@@ -100,6 +100,16 @@ impl<T> Future<T> {
         }
     }
 
+    /// Makes the first handle from a new `shared`, counting it (no reference-count traffic).
+    pub(crate) fn adopt(shared: Arc<Shared<T>>) -> Self {
+        shared.handles().fetch_add(1, Ordering::Relaxed);
+        Future {
+            shared,
+            poll_key: None,
+            _marker: PhantomData,
+        }
+    }
+
     /// The current state.
     pub fn state(&self) -> State {
         state::public_state(self.shared.word())

@@ -112,6 +112,34 @@ impl Inline {
     }
 }
 
+/// An [`Inline`] in one word, as a future's state stores it (a future costs one allocation, and
+/// eight bytes keep it in a smaller allocator size class): 0 is `Never`, `u64::MAX` is
+/// `Anywhere`, anything else the id of `FromWorkersOf` (ids count up from 1 and never wrap).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CompactInline(u64);
+
+impl CompactInline {
+    const NEVER: u64 = 0;
+    const ANYWHERE: u64 = u64::MAX;
+
+    pub(crate) fn new(inline: Inline) -> Self {
+        CompactInline(match inline {
+            Inline::Never => Self::NEVER,
+            Inline::Anywhere => Self::ANYWHERE,
+            Inline::FromWorkersOf(id) => id.get(),
+        })
+    }
+
+    /// As [`Inline::admits_current_thread`].
+    pub(crate) fn admits_current_thread(self) -> bool {
+        match self.0 {
+            Self::NEVER => false,
+            Self::ANYWHERE => true,
+            id => ExecutorId::current().is_some_and(|current| current.get() == id),
+        }
+    }
+}
+
 /// Records, while a future's waiters are being woken and its callbacks run, that this thread
 /// is doing it (so a callback calling `into_inner` does not wait for itself).
 pub(crate) struct NotifyingGuard(usize);

@@ -6,7 +6,19 @@ use std::fmt;
 use crate::error::Error;
 use crate::future::Future;
 use crate::inline::Inline;
+#[cfg(loom)]
+use crate::shared::Closure;
 use crate::shared::{Claim, Outcome, Shared};
+
+/// A promise's task cell: empty. Under loom, the cell's one concrete type.
+#[cfg(not(loom))]
+fn no_task() -> crate::shared::NoClosure {
+    crate::shared::NoClosure
+}
+#[cfg(loom)]
+fn no_task<T>() -> Closure<crate::shared::TaskFn<T>> {
+    Closure::new(None)
+}
 use crate::sync::Arc;
 
 /// The producer's side of a [`Future`]: marks it running, then sets its value or error.
@@ -42,7 +54,7 @@ pub struct Promise<T> {
 impl<T> Promise<T> {
     /// A new pending future and the promise that completes it.
     pub fn new() -> (Promise<T>, Future<T>) {
-        let shared = Arc::new(Shared::new(Inline::Never, None));
+        let shared: Arc<Shared<T>> = Arc::new(Shared::new(Inline::Never, no_task()));
         let future = Future::from_shared(&shared);
         (Promise { shared }, future)
     }

@@ -13,6 +13,21 @@
 //!   `COMPLETING` is what gives a thread the right to write the outcome cell; the `Release` store
 //!   of `FINISHED` publishes it, and readers that observe `FINISHED` with `Acquire` read the cell
 //!   without a lock. The outcome is never written again.
+//! - **finish claimed** `RUNNING -> FINISHED`, the worker's path: a task's future has no
+//!   `Promise`, so once claimed nobody but its claimer can complete it (cancel and fail act only
+//!   on `PENDING`, abandon only on a pending task). The claimer writes the cell while `RUNNING`
+//!   and publishes it with the same `Release` compare-and-swap, one atomic operation fewer.
+//!
+//! The cells are accessed under these rules, which the `SAFETY` comments cite:
+//!
+//! 1. The outcome cell is written once, by the thread that won the move into `COMPLETING`, or
+//!    by the claimer of a task's future (`finish claimed`), before the `Release` move into
+//!    `FINISHED`.
+//! 2. The outcome cell is read only after an `Acquire` load saw `FINISHED` and while a handle
+//!    is alive, and never after the last handle moved it out (`TAKEN`).
+//! 3. The task cell (the closure, stored in the future's own allocation) is touched only by the
+//!    unique winner of a transition out of `PENDING` (claim, cancel, complete, fail), and after
+//!    that by nobody but the allocation's drop.
 //!
 //! Waiters (parked threads, async wakers, done-callbacks) live in a list behind a mutex. A
 //! registrant takes the lock, sets `HAS_WAITERS` with a read-modify-write and looks at the phase
@@ -48,7 +63,11 @@ use crossbeam_utils::Backoff;
 
 use crate::error::Error;
 use crate::future::Future;
-use crate::inline::{Inline, NotifyingGuard, is_notifying_here, is_running_here, run_as};
+use crate::inline::{
+    CompactInline, Inline, NotifyingGuard, is_notifying_here, is_running_here, run_as,
+};
+use crate::local_queue::take_from_local_queue;
+use crate::searching::searching_workers;
 use crate::state::{
     CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, NOTIFYING, PENDING, PHASE_MASK, RUNNING, State,
     is_terminal, phase, public_state,
@@ -56,6 +75,7 @@ use crate::state::{
 use crate::sync::{
     AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, current_thread, lock, park, park_timeout,
 };
+use crate::task::TaskKey;
 use crate::unwind::{drop_payload, panic_message};
 
 /// Set in `handles` once the last handle moved the outcome out.
@@ -70,7 +90,69 @@ pub(crate) enum Outcome<T> {
     Failed(Box<Error>),
 }
 
+/// A boxed closure: under loom, every task cell holds one.
+#[cfg(loom)]
 pub(crate) type TaskFn<T> = Box<dyn FnOnce() -> T + Send>;
+
+/// The closure of a task's future, stored in the future's own allocation (one allocation per
+/// task, as tokio's `RawTask`): `Shared<T, Closure<F>>` is made with the concrete closure type
+/// and seen everywhere else through this trait, as `Shared<T>`.
+pub(crate) trait TaskCell<T>: Send {
+    /// Runs the closure; `None` if there is none (a promise's future, or one already taken).
+    ///
+    /// # Safety
+    /// The caller has won a transition out of `PENDING` (rule 3).
+    unsafe fn run(&self) -> Option<T>;
+
+    /// Drops the closure (and what it captured) now, if it is still there.
+    ///
+    /// # Safety
+    /// As for `run`.
+    unsafe fn discard(&self);
+}
+
+/// A closure in its cell: `None` for a promise's future, and once taken.
+pub(crate) struct Closure<F>(UnsafeCell<Option<F>>);
+
+impl<F> Closure<F> {
+    pub(crate) fn new(f: Option<F>) -> Self {
+        Closure(UnsafeCell::new(f))
+    }
+}
+
+impl<T, F: FnOnce() -> T + Send> TaskCell<T> for Closure<F> {
+    unsafe fn run(&self) -> Option<T> {
+        // SAFETY: exclusive access is the caller's contract (rule 3).
+        let f = self.0.with_mut(|cell| unsafe { (*cell).take() })?;
+        Some(f())
+    }
+
+    unsafe fn discard(&self) {
+        // SAFETY: as above.
+        drop(self.0.with_mut(|cell| unsafe { (*cell).take() }));
+    }
+}
+
+/// The task cell of a future made by a `Promise`: there is no closure. A type of its own (not
+/// an empty `Closure`) so that it erases for every `T`, also one that is not `'static`.
+#[cfg(not(loom))]
+pub(crate) struct NoClosure;
+
+#[cfg(not(loom))]
+impl<T> TaskCell<T> for NoClosure {
+    unsafe fn run(&self) -> Option<T> {
+        None
+    }
+
+    unsafe fn discard(&self) {}
+}
+
+/// How the rest of the crate sees a future's task cell. Loom's `Arc` cannot be unsized, so
+/// under loom every closure is boxed and the cell has one concrete type.
+#[cfg(not(loom))]
+pub(crate) type DynTask<T> = dyn TaskCell<T>;
+#[cfg(loom)]
+pub(crate) type DynTask<T> = Closure<TaskFn<T>>;
 pub(crate) type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
 /// A refused completion: why, and the outcome handed back.
 pub(crate) type Refused<T> = (Error, Outcome<T>);
@@ -114,18 +196,19 @@ pub(crate) enum Claim {
     Lost,
 }
 
-pub(crate) struct Shared<T> {
+pub(crate) struct Shared<T, S: ?Sized = DynTask<T>> {
     state: AtomicUsize,
     /// The number of live `Future` handles (not producers). `into_inner` may move the value out
     /// only when it holds the last one.
     handles: AtomicUsize,
-    inline: Inline,
+    inline: CompactInline,
     /// Written once, by the thread that moved the phase into `COMPLETING`.
     outcome: UnsafeCell<Option<Outcome<T>>>,
-    /// The task's closure, for futures made by `Task`. Taken by whoever wins the claim, a
-    /// successful cancel, or an abandon; each of those is a unique transition out of `PENDING`.
-    task: UnsafeCell<Option<TaskFn<T>>>,
     waiters: Mutex<WaitList<T>>,
+    /// The task's closure, for futures made by `Task` (empty for a promise's). Taken by whoever
+    /// wins the claim, a successful cancel, or an abandon; each of those is a unique transition
+    /// out of `PENDING` (rule 3). Last, so that the closure's type can be erased.
+    task: S,
 }
 
 // SAFETY: the outcome cell is written by exactly one thread (the one that won the move into
@@ -141,25 +224,30 @@ pub(crate) struct Shared<T> {
 // `Promise::future` (a handle made wherever the promise is) requires `T: Sync`. The type-erased
 // faces (`Task`, `WaitHandle`) never touch the outcome cell. So for `T: !Sync` every `&T` is
 // read on one thread.
-unsafe impl<T: Send> Send for Shared<T> {}
+//
+// The closure only needs `Send`: it is moved to (and run or dropped on) the one thread that wins
+// the transition out of PENDING (rule 3), as a `Mutex<F>` needs only `F: Send`.
+unsafe impl<T: Send, S: ?Sized + Send> Send for Shared<T, S> {}
 // SAFETY: as above.
-unsafe impl<T: Send> Sync for Shared<T> {}
+unsafe impl<T: Send, S: ?Sized + Send> Sync for Shared<T, S> {}
 
-impl<T> Shared<T> {
-    pub(crate) fn new(inline: Inline, task: Option<TaskFn<T>>) -> Self {
+impl<T, S> Shared<T, S> {
+    pub(crate) fn new(inline: Inline, task: S) -> Self {
         Shared {
             state: AtomicUsize::new(PENDING),
             handles: AtomicUsize::new(0),
-            inline,
+            inline: CompactInline::new(inline),
             outcome: UnsafeCell::new(None),
-            task: UnsafeCell::new(task),
             waiters: Mutex::new(WaitList {
                 next_key: Key::MIN,
                 entries: Vec::new(),
             }),
+            task,
         }
     }
+}
 
+impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     pub(crate) fn word(&self) -> usize {
         self.state.load(Ordering::Acquire)
     }
@@ -205,9 +293,8 @@ impl<T> Shared<T> {
                 // The cancel won the only transition out of PENDING, so nobody else touches
                 // the task cell: drop the closure (and what it captured) now rather than when
                 // the executor gets round to discarding it.
-                // SAFETY: exclusive access as the unique winner (see the module protocol).
-                let task = self.task.with_mut(|cell| unsafe { (*cell).take() });
-                drop(task);
+                // SAFETY: rule 3, as the unique winner of the move out of PENDING.
+                unsafe { self.task.discard() };
                 if previous & HAS_WAITERS != 0 {
                     self.notify();
                 }
@@ -215,15 +302,6 @@ impl<T> Shared<T> {
             }
             Err(word) => phase(word) == CANCELLED,
         }
-    }
-
-    /// Takes the task closure after winning the claim.
-    ///
-    /// # Safety
-    /// The caller must have won `claim` (so it is the only thread touching the task cell).
-    pub(crate) unsafe fn take_task(&self) -> Option<TaskFn<T>> {
-        // SAFETY: exclusivity is the caller's contract.
-        self.task.with_mut(|cell| unsafe { (*cell).take() })
     }
 
     /// Completes the future with `outcome` if it is pending or running; an `InvalidState` error
@@ -251,23 +329,41 @@ impl<T> Shared<T> {
         }
         // A future completed without running its task (a promise set while pending, or an
         // abandoned task) still owns the closure; as the unique winner we may drop it.
-        // SAFETY: we won the move into COMPLETING, so we are the only thread touching either
-        // cell until the Release store below publishes the outcome.
-        let leftover = self.task.with_mut(|cell| unsafe { (*cell).take() });
-        drop(leftover);
-        // SAFETY: as above.
+        // SAFETY: rule 3; we won the move into COMPLETING, out of PENDING or after the claim.
+        unsafe { self.task.discard() };
+        // SAFETY: rule 1, as the winner of the move into COMPLETING.
         self.outcome
             .with_mut(|cell| unsafe { *cell = Some(outcome) });
-        // Publish FINISHED. If someone registered waiters, mark NOTIFYING in the same step:
-        // done-callbacks hold handles until they have run, and `Future::into_inner` uses the
-        // bit to tell those short-lived handles from a user's clone.
+        Ok(self.publish_finished(COMPLETING))
+    }
+
+    /// Completes a task's future that the current thread claimed and ran (`finish claimed` in
+    /// the module docs): no move into COMPLETING, since nobody else can complete it.
+    fn finish_claimed(&self, outcome: Outcome<T>) {
+        debug_assert_eq!(phase(self.word()), RUNNING, "only a claimed task finishes");
+        // SAFETY: rule 1, as the claimer of a task's future, before publishing FINISHED.
+        self.outcome
+            .with_mut(|cell| unsafe { *cell = Some(outcome) });
+        if let Some(callbacks) = self.publish_finished(RUNNING) {
+            self.run_callbacks(callbacks);
+        }
+    }
+
+    /// Moves the phase from `from` (held by this thread, which wrote the outcome cell) to
+    /// FINISHED and wakes the parked threads and wakers. If someone registered waiters,
+    /// NOTIFYING is set in the same step: done-callbacks hold handles until they have run, and
+    /// `Future::into_inner` uses the bit to tell those short-lived handles from a user's clone.
+    /// Returns the done-callbacks, if any, with NOTIFYING still set: the caller runs them (now,
+    /// or on another thread for a deferred completion) with [`run_callbacks`](Self::run_callbacks).
+    #[must_use = "the done-callbacks must be run, or NOTIFYING is never cleared"]
+    fn publish_finished(&self, from: usize) -> Option<Vec<DoneCallback<T>>> {
+        // ORDERING: the successful compare-and-swap is Release (AcqRel), publishing the outcome
+        // written before it to every thread that sees FINISHED with Acquire (rule 2). The loop
+        // only retries when a registrant's `fetch_or(HAS_WAITERS)` got in between, and then
+        // sees the bit: all read-modify-writes of the word are totally ordered.
         let mut current = self.state.load(Ordering::Acquire);
         loop {
-            debug_assert_eq!(
-                phase(current),
-                COMPLETING,
-                "only the completer leaves COMPLETING"
-            );
+            debug_assert_eq!(phase(current), from, "only the completer leaves {from}");
             let notifying = if current & HAS_WAITERS != 0 {
                 NOTIFYING
             } else {
@@ -285,14 +381,14 @@ impl<T> Shared<T> {
             }
         }
         if current & HAS_WAITERS == 0 {
-            return Ok(None);
+            return None;
         }
         let callbacks = self.wake();
         if callbacks.is_empty() {
             self.clear_notifying();
-            return Ok(None);
+            return None;
         }
-        Ok(Some(callbacks))
+        Some(callbacks)
     }
 
     /// Runs the done-callbacks `complete_deferred` returned, then clears `NOTIFYING`.
@@ -330,15 +426,14 @@ impl<T> Shared<T> {
     /// Runs a claimed task in the current thread and completes the future with what it
     /// returned or the panic it raised.
     pub(crate) fn run_claimed(&self) {
-        // SAFETY: callers call this only after winning `claim`.
-        let Some(task) = (unsafe { self.take_task() }) else {
-            // A future with no closure (made by a Promise) is never claimed through here.
-            let _ = self.complete(Outcome::Failed(Box::new(Error::Abandoned)));
-            return;
-        };
-        let outcome = run_as(self.address(), || catch_unwind(AssertUnwindSafe(task)));
+        let outcome = run_as(self.address(), || {
+            // SAFETY: rule 3; callers call this only after winning `claim`.
+            catch_unwind(AssertUnwindSafe(|| unsafe { self.task.run() }))
+        });
         let outcome = match outcome {
-            Ok(value) => Outcome::Value(value),
+            Ok(Some(value)) => Outcome::Value(value),
+            // A future with no closure (made by a Promise) is never claimed through here.
+            Ok(None) => Outcome::Failed(Box::new(Error::Abandoned)),
             Err(payload) => {
                 let message = panic_message(&*payload);
                 drop_payload(payload);
@@ -348,8 +443,7 @@ impl<T> Shared<T> {
                 }))
             }
         };
-        // We won the claim, so the future is RUNNING and this cannot fail.
-        let _ = self.complete(outcome);
+        self.finish_claimed(outcome);
     }
 
     /// The outcome, if finished.
@@ -476,7 +570,9 @@ impl<T> Shared<T> {
     /// completer wakes this thread when it clears `NOTIFYING`). Returns at once on the thread
     /// running them, which would otherwise wait for itself.
     pub(crate) fn wait_callbacks(&self) {
-        if is_notifying_here(self.address()) {
+        // The common case first: no callbacks running, so no thread handle, lock or
+        // thread-local look-up (this is on every `into_result`).
+        if !self.is_notifying() || is_notifying_here(self.address()) {
             return;
         }
         // A late entry pushed before the completer's first drain is taken (and woken) by that
@@ -556,9 +652,18 @@ impl<T> Shared<T> {
             return Err(Error::Deadlock);
         }
         // A timed wait promises to return by its deadline, so only an untimed one runs the task.
-        if timeout.is_none() && self.inline.admits_current_thread() && self.claim() == Claim::Won {
-            self.run_claimed();
-            return Ok(());
+        if timeout.is_none() && self.inline.admits_current_thread() {
+            // On top of this worker's own deque: take the entry back and run it, so that no
+            // stale entry is left behind (it may still lose the claim to another waiter).
+            if let Some(task) = take_from_local_queue(TaskKey(self.address() as usize)) {
+                task.run();
+                if is_terminal(self.word()) {
+                    return Ok(());
+                }
+            } else if self.claim() == Claim::Won {
+                self.run_claimed();
+                return Ok(());
+            }
         }
         if self.park_until(timeout) {
             Ok(())
@@ -577,7 +682,7 @@ impl<T> Shared<T> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
-        if self.spin_while_running() {
+        if self.spin_before_parking() {
             return true;
         }
         let Ok(key) = self.register(Waiter::Thread(current_thread())) else {
@@ -602,27 +707,42 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Spins briefly while the task is running (not while it is still queued): a running
-    /// task, such as a fork-join child stolen by another worker, often finishes within a few
-    /// microseconds, and parking would cost a lock, two futex calls and a context switch. The
-    /// spin is bounded (`Backoff`'s spin phase, about a microsecond of `spin_loop` hints, then
-    /// a few of its yields) so a long task still finds its waiter parked. True if the future
-    /// finished meanwhile.
-    fn spin_while_running(&self) -> bool {
+    /// Spins briefly before parking, while the wait is likely to end soon: while the task
+    /// is running (a fork-join child stolen by another worker often finishes within a few
+    /// microseconds), and while it is still pending but some worker is awake and searching
+    /// (a submit-then-wait loop finds the worker that ran the previous task still looking, and
+    /// parking would cost the waiter a context switch and that worker a lock and an unpark).
+    /// A pending task with every worker busy or asleep gets only the first, shortest steps:
+    /// spinning longer would take a core from the workers. The spin is bounded (`Backoff`'s
+    /// spin phase, about a microsecond of `spin_loop` hints, then a few of its yields) so a
+    /// long task still finds its waiter parked. True if the future finished meanwhile.
+    ///
+    /// This is the one place where a blocking waiter decides to park: `park_until` parks
+    /// exactly when this returns false.
+    fn spin_before_parking(&self) -> bool {
         // Loom explores every load of a spin; the spin is only an optimisation, so skip it.
         if cfg!(loom) {
             return is_terminal(self.word());
         }
+        // Backoff's spin phase (its first steps pause the core with 1, 2, 4, ... hints): a
+        // worker that is between two tasks picks a new one up within it, and such a worker
+        // is not yet counted as searching.
+        const UNCONDITIONAL_STEPS: u32 = 7;
         let backoff = Backoff::new();
+        let mut step = 0;
         while !backoff.is_completed() {
             let word = self.word();
             if is_terminal(word) {
                 return true;
             }
-            if public_state(word) != State::Running {
+            if public_state(word) == State::Pending
+                && step >= UNCONDITIONAL_STEPS
+                && searching_workers() == 0
+            {
                 return false;
             }
             backoff.snooze();
+            step += 1;
         }
         is_terminal(self.word())
     }
@@ -721,14 +841,24 @@ fn short_type_name<T>() -> String {
 mod tests {
     use super::*;
 
-    /// The per-future memory budget: one allocation (`Arc` counts + `Shared<T>`) of at most
-    /// 128 bytes beyond the value itself (the closure box of a capturing task is extra and
-    /// belongs to the task, not the future).
+    /// The per-future memory budget: one allocation (`Arc` counts + `Shared<T>` + the task's
+    /// closure, stored inline) of at most 128 bytes beyond the value and the closure's
+    /// captures themselves.
     #[test]
     fn shared_state_fits_the_budget() {
         let arc_counts = 2 * std::mem::size_of::<usize>();
-        let unit = arc_counts + std::mem::size_of::<Shared<()>>();
-        let word = arc_counts + std::mem::size_of::<Shared<u64>>();
+        let empty = || ();
+        let unit = arc_counts
+            + std::mem::size_of_val(&Shared::<(), _>::new(
+                Inline::Never,
+                Closure::new(Some(empty)),
+            ));
+        let empty = || 0u64;
+        let word = arc_counts
+            + std::mem::size_of_val(&Shared::<u64, _>::new(
+                Inline::Never,
+                Closure::new(Some(empty)),
+            ));
         assert!(unit <= 128, "Shared<()> allocation is {unit} bytes");
         assert!(word <= 128 + 8, "Shared<u64> allocation is {word} bytes");
         eprintln!("heap bytes per future: {unit} (T = ()), {word} (T = u64)");

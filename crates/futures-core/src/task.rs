@@ -10,7 +10,7 @@ use std::fmt;
 use crate::error::Error;
 use crate::future::Future;
 use crate::inline::Inline;
-use crate::shared::{Claim, Outcome, Shared};
+use crate::shared::{Claim, Closure, Outcome, Shared, TaskCell};
 use crate::state;
 use crate::sync::Arc;
 
@@ -22,9 +22,10 @@ trait Job: Send + Sync {
     fn fail(&self, error: Error) -> bool;
     fn is_done(&self) -> bool;
     fn wait(&self);
+    fn address(&self) -> *const ();
 }
 
-impl<T: Send + 'static> Job for Shared<T> {
+impl<T: Send + 'static, S: ?Sized + TaskCell<T>> Job for Shared<T, S> {
     fn run(&self) -> bool {
         match self.claim() {
             Claim::Won => {
@@ -67,26 +68,25 @@ impl<T: Send + 'static> Job for Shared<T> {
         // needs the future to be done or to know it never will be by waiting here.
         let _ = Shared::wait(self, None);
     }
+
+    fn address(&self) -> *const () {
+        Shared::address(self)
+    }
 }
 
-// `std::sync::Arc<Shared<T>>` coerces to `Arc<dyn Job>` with no extra allocation. Loom's `Arc`
-// cannot be unsized, so under loom the handle is boxed instead.
+// A task's `Arc<Shared<T, Closure<F>>>` coerces to `Arc<dyn Job>` with no extra allocation, as
+// its future's handle coerces to `Arc<Shared<T>>`. Loom's `Arc` cannot be unsized, so under
+// loom the handle is boxed instead.
 #[cfg(not(loom))]
 type JobRef = Arc<dyn Job>;
 #[cfg(loom)]
 type JobRef = Box<dyn Job>;
 
-#[cfg(not(loom))]
-fn erase<T: Send + 'static>(shared: Arc<Shared<T>>) -> JobRef {
-    shared
-}
-#[cfg(loom)]
-fn erase<T: Send + 'static>(shared: Arc<Shared<T>>) -> JobRef {
-    Box::new(shared)
-}
+/// A wait-only handle made from a future's `Arc<Shared<T>>`, whose task cell is already
+/// erased, so it is boxed (`Shared<T>` cannot be erased a second time).
+type WaitRef = Box<dyn Job>;
 
-#[cfg(loom)]
-impl<J: Job> Job for Arc<J> {
+impl<J: Job + ?Sized> Job for Arc<J> {
     fn run(&self) -> bool {
         (**self).run()
     }
@@ -105,7 +105,38 @@ impl<J: Job> Job for Arc<J> {
     fn wait(&self) {
         (**self).wait()
     }
+    fn address(&self) -> *const () {
+        (**self).address()
+    }
 }
+
+/// One allocation holding the future's state and the closure; the task's and the future's
+/// views of it.
+#[cfg(not(loom))]
+fn allocate<F, T>(inline: Inline, f: F) -> (JobRef, Arc<Shared<T>>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let shared = Arc::new(Shared::new(inline, Closure::new(Some(f))));
+    let future: Arc<Shared<T>> = shared.clone();
+    (shared, future)
+}
+#[cfg(loom)]
+fn allocate<F, T>(inline: Inline, f: F) -> (JobRef, Arc<Shared<T>>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let boxed: crate::shared::TaskFn<T> = Box::new(f);
+    let shared = Arc::new(Shared::new(inline, Closure::new(Some(boxed))));
+    (Box::new(shared.clone()), shared)
+}
+
+/// Identifies a task by its future, so that an executor can recognise the task a wait on
+/// its own thread is waiting for ([`LocalQueue`](crate::executor::LocalQueue)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskKey(pub(crate) usize);
 
 /// A unit of work for an executor: a closure and the future it completes.
 ///
@@ -136,7 +167,8 @@ impl Task {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        Self::from_boxed(inline, Box::new(f))
+        let (job, shared) = allocate(inline, f);
+        (Task { job }, Future::adopt(shared))
     }
 
     /// As [`Task::new`] for a closure that borrows data living for `'a`.
@@ -152,18 +184,16 @@ impl Task {
     {
         let boxed: Box<dyn FnOnce() -> T + Send + 'a> = Box::new(f);
         // SAFETY: only the lifetime is erased; the caller guarantees the closure does not
-        // outlive 'a (it is run, or dropped with its task or future, before 'a ends).
+        // outlive 'a (it is run, or dropped with its task or future, before 'a ends). Borrowing
+        // closures (scopes) keep the box: erasing a lifetime inside the shared allocation's
+        // type would need a transmute of its fat pointers, for a path that is not hot.
         let boxed: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(boxed) };
-        Self::from_boxed(inline, boxed)
+        Self::new(inline, boxed)
     }
 
-    fn from_boxed<T: Send + 'static>(
-        inline: Inline,
-        f: Box<dyn FnOnce() -> T + Send + 'static>,
-    ) -> (Task, Future<T>) {
-        let shared = Arc::new(Shared::new(inline, Some(f)));
-        let future = Future::from_shared(&shared);
-        (Task { job: erase(shared) }, future)
+    /// The identity of this task's future (see [`LocalQueue`](crate::executor::LocalQueue)).
+    pub fn key(&self) -> TaskKey {
+        TaskKey(self.job.address() as usize)
     }
 
     /// Runs the task in the current thread unless it was cancelled or already claimed.
@@ -219,14 +249,14 @@ impl Task {
 /// # worker.join().unwrap();
 /// ```
 pub struct WaitHandle {
-    job: JobRef,
+    job: WaitRef,
 }
 
 impl WaitHandle {
     /// A wait-only handle on `future`.
     pub fn new<T: Send + 'static>(future: &Future<T>) -> Self {
         WaitHandle {
-            job: erase(Arc::clone(&future.shared)),
+            job: Box::new(Arc::clone(&future.shared)),
         }
     }
 

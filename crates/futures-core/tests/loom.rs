@@ -49,6 +49,38 @@ fn inline_waiter_vs_worker() {
     });
 }
 
+/// A worker finishing its claimed task (RUNNING -> FINISHED in one step, no COMPLETING) while
+/// a thread parks on the future: the waiter is woken (loom reports a deadlock if a wake-up can
+/// be lost) and reads the value the worker wrote.
+#[test]
+fn finish_claimed_vs_waiter() {
+    loom::model(|| {
+        let (task, future) = Task::new(Inline::Never, || 5u8);
+        let worker = thread::spawn(move || task.run());
+        assert_eq!(future.result(), Ok(&5));
+        assert!(worker.join().unwrap());
+        assert_eq!(future.into_inner(), Some(Ok(5)));
+    });
+}
+
+/// The same finish racing the registration of a done-callback: it runs exactly once, on
+/// whichever side comes second, and sees the value.
+#[test]
+fn finish_claimed_vs_add_callback() {
+    loom::model(|| {
+        let (task, future) = Task::new(Inline::Never, || 5u8);
+        let worker = thread::spawn(move || task.run());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        future.add_done_callback(move |f| {
+            assert_eq!(f.result(), Ok(&5));
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(worker.join().unwrap());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    });
+}
+
 /// A callback added while the future completes runs exactly once, whichever side wins.
 #[test]
 fn complete_vs_add_callback() {

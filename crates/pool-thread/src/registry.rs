@@ -280,7 +280,9 @@ impl Registry {
 
     fn spawn_worker(self: &Arc<Self>, index: usize) -> std::io::Result<JoinHandle<()>> {
         if self.stealers[index].get().is_none() {
-            let deque = Worker::new_fifo();
+            // LIFO: a fork-join parent finds the child it forked last on top (and takes it
+            // back, see `LocalQueue`); thieves take the oldest, largest subtrees.
+            let deque = Worker::new_lifo();
             let _ = self.stealers[index].set(deque.stealer());
             *lock(&self.deques[index]) = Some(deque);
         }

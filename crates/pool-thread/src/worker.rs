@@ -7,7 +7,9 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
 
-use cfutures_core::executor::{Task, drop_payload};
+use cfutures_core::executor::{
+    LocalQueue, Searching, Task, TaskKey, drop_payload, with_local_queue,
+};
 use crossbeam_deque::{Steal, Worker};
 use crossbeam_utils::Backoff;
 
@@ -56,7 +58,7 @@ pub(crate) fn main(registry: Arc<Registry>, index: usize) {
     };
     let _current = CurrentGuard::set(&worker);
     if worker.registry.initialize_worker() {
-        worker.run();
+        with_local_queue(&worker, || worker.run());
     }
 }
 
@@ -81,6 +83,23 @@ impl CurrentGuard {
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
         CURRENT.with(|current| current.set(ptr::null()));
+    }
+}
+
+/// A wait on this thread for the task this worker pushed last (a fork-join parent waiting on
+/// the child it forked, not stolen meanwhile) takes it back off the top of the LIFO deque.
+impl LocalQueue for WorkerThread {
+    fn take_if_next(&self, key: TaskKey) -> Option<Task> {
+        let top = self.local.pop()?;
+        if top.key() == key {
+            return Some(top);
+        }
+        // Not ours (the awaited task was stolen): put it back where it was. A worker that
+        // searched while it was out may have gone to sleep without seeing it, so publish it
+        // again, as `push` does.
+        self.local.push(top);
+        self.registry.sleep.new_job(|| self.local.len() > 1);
+        None
     }
 }
 
@@ -116,12 +135,16 @@ impl WorkerThread {
     /// threshold doubles with what survives a sweep, so the cost stays O(1) per push.
     #[cold]
     fn sweep(&self) {
-        for _ in 0..self.local.len() {
-            match self.local.pop() {
-                Some(task) if task.is_done() => drop(task),
-                Some(task) => self.local.push(task),
-                None => break,
+        // The deque is LIFO: pop everything (newest first), then push the survivors back
+        // oldest first.
+        let mut survivors = Vec::with_capacity(self.local.len());
+        while let Some(task) = self.local.pop() {
+            if !task.is_done() {
+                survivors.push(task);
             }
+        }
+        for task in survivors.into_iter().rev() {
+            self.local.push(task);
         }
         self.sweep_at.set((2 * self.local.len()).max(SWEEP_MIN));
     }
@@ -162,6 +185,9 @@ impl WorkerThread {
         // In a busy pool the queues are often empty only for a moment: look again a few times
         // (pausing 1, 2, 4, 8 `spin_loop` hints) before counting as idle, which writes the
         // counters word every publisher reads.
+        // Counted as searching (so that a submitter waiting on its task spins rather than
+        // parks, see `Searching`) until it announces itself sleepy.
+        let mut searching = Some(Searching::enter());
         let backoff = Backoff::new();
         for _ in 0..UNCOUNTED_ROUNDS {
             backoff.spin();
@@ -189,6 +215,11 @@ impl WorkerThread {
             sleep.no_work_found(&mut idle, || {
                 registry.is_closed() || registry.has_queued_work()
             });
+            if idle.is_sleepy() {
+                searching = None;
+            } else if searching.is_none() {
+                searching = Some(Searching::enter());
+            }
         }
     }
 
@@ -203,7 +234,10 @@ impl WorkerThread {
         let registry = &*self.registry;
         loop {
             let mut retry = false;
-            match registry.injector.steal_batch_and_pop(&self.local) {
+            // One task at a time, not a batch: a batch parked on this worker's deque would
+            // start after newer submissions taken by the other workers, and outside
+            // submissions start in FIFO order (DESIGN), as from Python's one queue.
+            match registry.injector.steal() {
                 Steal::Success(task) => return Some((task, false)),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}

@@ -73,6 +73,13 @@ pub struct IdleState {
     backoff: Backoff,
 }
 
+impl IdleState {
+    /// True once the worker announced itself sleepy: its next failed search may block.
+    pub fn is_sleepy(&self) -> bool {
+        self.jobs_counter.is_some()
+    }
+}
+
 impl Sleep {
     /// Sleep state for `slots` workers (at most [`MAX_THREADS`]).
     pub fn new(slots: usize) -> Self {
