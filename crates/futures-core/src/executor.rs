@@ -36,6 +36,7 @@ pub use crate::inline::{ExecutorId, Inline, WorkerGuard};
 pub use crate::shared::deadline_after;
 pub use crate::task::{Task, WaitHandle};
 pub use crate::unwind::{catch_message, drop_payload, panic_message};
+pub use crate::wait_graph::{MAX_AWAITED, WaitTarget, WaitsFor, in_task, while_blocked};
 
 /// Registers `waker` to be woken once when `future` is done. `None` if it is already done
 /// (nothing was registered). Unregister with [`unregister_waker`] if you stop waiting first;

@@ -59,6 +59,7 @@ mod task;
 #[doc(hidden)]
 pub mod unwind;
 mod wait_async;
+mod wait_graph;
 
 pub use error::{Error, ExitReason};
 pub use future::Future;

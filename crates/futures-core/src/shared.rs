@@ -57,6 +57,7 @@ use crate::sync::{
     AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, current_thread, lock, park, park_timeout,
 };
 use crate::unwind::{drop_payload, panic_message};
+use crate::wait_graph::{WaitTarget, WaitsFor, while_blocked};
 
 /// Set in `handles` once the last handle moved the outcome out.
 const TAKEN: usize = 1 << (usize::BITS - 1);
@@ -505,7 +506,7 @@ impl<T> Shared<T> {
             self.run_claimed();
             return Ok(());
         }
-        if self.park_until(timeout) {
+        if self.park_until(timeout)? {
             Ok(())
         } else {
             Err(Error::single_timeout())
@@ -513,18 +514,28 @@ impl<T> Shared<T> {
     }
 
     /// Parks the current thread until the future is done or `timeout` passes (`None`: no
-    /// timeout). True if it is done. Never runs the task.
-    pub(crate) fn park_until(&self, timeout: Option<Duration>) -> bool {
+    /// timeout). True if it is done; `Deadlock` if parking would close a cycle of waits between
+    /// running tasks. Never runs the task.
+    pub(crate) fn park_until(&self, timeout: Option<Duration>) -> Result<bool, Error> {
         if is_terminal(self.word()) {
-            return true;
+            return Ok(true);
         }
         let deadline = timeout.and_then(deadline_after);
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            return false;
+            return Ok(false);
         }
         if self.spin_while_running() {
-            return true;
+            return Ok(true);
         }
+        // About to block: a wait that would close a cycle between running tasks is refused
+        // here (`wait_graph.rs`); the entry stays published until this wait returns.
+        while_blocked([self.wait_target()], WaitsFor::All, || {
+            self.park_registered(deadline)
+        })
+    }
+
+    /// The park loop of `park_until`, from registration to the end of the wait.
+    pub(crate) fn park_registered(&self, deadline: Option<Instant>) -> bool {
         let Ok(key) = self.register(Waiter::Thread(current_thread())) else {
             return true;
         };
@@ -578,6 +589,11 @@ impl<T> Shared<T> {
         if !is_terminal(word) && phase(word) != COMPLETING {
             let _ = self.complete(Outcome::Failed(Box::new(Error::Abandoned)));
         }
+    }
+
+    /// This future as the wait graph sees it.
+    pub(crate) fn wait_target(&self) -> WaitTarget<'_> {
+        WaitTarget::new(self.address(), &self.state)
     }
 
     /// The identity of this future (shared by all its handles).

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use cfutures_core::executor::WaitTarget;
 use cfutures_core::{Error, Future, WakerKey};
 
 use crate::deadline::{deadline_after, time_left};
 use crate::distinct::distinct;
-use crate::ready::{Ready, slot_waker};
+use crate::ready::{Ready, slot_waker, watch_limit};
 use crate::timer::Timer;
 
 /// Yields each distinct future of `futures` once, as it completes: first those already done
@@ -295,7 +296,19 @@ impl<T> Iterator for AsCompleted<T> {
                 return step;
             }
             // Wakes for a completion or the deadline; `step` then yields or times out.
-            self.ready.wait_until(&mut self.batch, self.deadline);
+            let watched = self
+                .slots
+                .iter()
+                .take(watch_limit(self.slots.len()))
+                .filter_map(|slot| slot.future.as_ref().filter(|future| !future.done()))
+                .map(WaitTarget::of);
+            if let Err(error) = self
+                .ready
+                .wait_until(&mut self.batch, self.deadline, watched)
+            {
+                self.finish();
+                return Some(Err(error));
+            }
         }
     }
 

@@ -203,7 +203,7 @@ impl<T> CompletionSet<T> {
             if self.set.len() == 0 {
                 return Ok(None);
             }
-            if !self.set.wait_until(deadline) {
+            if !self.set.wait_until(deadline, true)? {
                 let unfinished = self.set.len();
                 if unfinished == 0 {
                     return Ok(None);
@@ -300,7 +300,9 @@ impl<T> Iterator for CompletionSet<T> {
             if self.set.len() == 0 {
                 return None;
             }
-            self.set.wait_until(None);
+            // Unchecked: this iterator has no error to report a deadlock with (see
+            // `next_timeout`), and its `None` means "empty".
+            let _ = self.set.wait_until(None, false);
         }
     }
 
