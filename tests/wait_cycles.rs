@@ -250,10 +250,10 @@ fn an_any_of_wait_is_told_only_when_every_alternative_leads_back() {
 fn waits_on_promises_and_outside_tasks_are_never_reported() {
     let pool = ThreadPoolExecutor::new(2).unwrap();
     let (promise, pending) = Promise::<u8>::new();
-    let a = pool.submit(move || pending.result().map(|v| *v)).unwrap();
+    let a = pool.submit(move || pending.result().copied()).unwrap();
     let b = {
         let a = a.clone();
-        pool.submit(move || a.result_timeout(PATIENCE).map(|r| r.clone()))
+        pool.submit(move || a.result_timeout(PATIENCE).cloned())
             .unwrap()
     };
     assert!(matches!(
