@@ -7,6 +7,8 @@
 //!   [`ExecutorId`] and [`WorkerGuard`] (marking worker threads).
 //! - Wakers: [`register_waker`] / [`unregister_waker`] with their [`WakerKey`] (what
 //!   `as_completed` is built on).
+//! - Deadlock detection for blocking waits that are not `Future::result`: [`while_blocked`]
+//!   with [`WaitTarget`] and [`WaitsFor`], and [`in_task`] (see the crate docs, "Deadlocks").
 //! - Plumbing every layer shares, so that each mechanism has one home: the panic functions
 //!   ([`panic_message`], [`drop_payload`], [`catch_message`]; rayon-core's `unwind.rs` is the
 //!   model), a poison-ignoring [`lock`] and [`deadline_after`].

@@ -31,6 +31,10 @@ use crate::watch_set::{Shared, WatchSet};
 ///   inserted future comes out once; the set keeps no handle to it after, so
 ///   [`Future::into_inner`] can move its value out. `None` means the set is empty right now:
 ///   a later insert makes `next` yield again (the iterator is not fused).
+/// - **Deadlock**: inside a task, [`next_timeout`](Self::next_timeout) fails with
+///   [`Error::Deadlock`] instead of waiting when every future in the set waits, through
+///   blocked tasks, on this one and no [`Inserter`] is alive (an insert could wake it).
+///   [`next`](Iterator::next) has no error to report it with and just waits.
 /// - **Cost**: one waker registration per future not yet done when inserted, no polling; one
 ///   slot per future in the set, reused once it is handed out.
 /// - **Dropping** the set cancels nothing: its futures run on and their registrations are
