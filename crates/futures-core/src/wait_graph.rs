@@ -11,7 +11,10 @@
 //!   innermost last. None of them can complete before this thread returns from its wait;
 //! - `awaited`: the futures it waits for, each with its state word, and whether it needs
 //!   `All` of them (`result`, `map` in order, `wait(ALL_COMPLETED)`) or `Any` (`as_completed`,
-//!   `wait(FIRST_COMPLETED)`, a completion set's `next`).
+//!   `wait(FIRST_COMPLETED)`, a completion set's `next_timeout`).
+//!
+//! A thread has at most one entry: a wait made while its entry is published (a `park` that
+//! waits through cfutures again) publishes nothing.
 //!
 //! Entries live in one global graph behind one mutex. A thread publishes its entry and removes
 //! it under that mutex; the removal happens when it stops waiting (woken, timed out, or
@@ -145,7 +148,9 @@ loom::lazy_static! {
 /// Call it only at the point where the thread is about to block (after any spinning). Outside
 /// a task it only reads a thread-local and consumes nothing of `awaited`; inside one it takes
 /// one global lock. `awaited` lists the futures not yet done (at most [`MAX_AWAITED`] are read;
-/// a longer list publishes nothing); the borrow keeps them alive for the whole call.
+/// a longer list publishes nothing); the borrow keeps them alive for the whole call. A wait
+/// inside `park` that goes through cfutures again is neither published nor checked (the outer
+/// entry stands for the thread).
 ///
 /// ```
 /// use cfutures_core::Promise;
@@ -219,6 +224,16 @@ fn publish<'a>(
         return Ok(Published(None));
     }
     let mut graph = lock(&GRAPH);
+    // A `park` that itself waits through cfutures (a nested `while_blocked`) publishes nothing
+    // more: the thread's outer entry stands for it. The innermost running task identifies the
+    // thread (no two threads run one task), so each thread has at most one entry.
+    if graph
+        .entries
+        .iter()
+        .any(|entry| entry.running[0] == running[0])
+    {
+        return Ok(Published(None));
+    }
     let entry = Entry {
         id: graph.next_id,
         running,
