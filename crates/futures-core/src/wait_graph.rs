@@ -8,10 +8,12 @@
 //! task of ours (`run_as` frames, see `inline.rs`; a wait outside any task publishes nothing and
 //! is never told). The entry holds
 //! - `running`: every future whose task this thread is running: the whole stack of inline runs,
-//!   innermost last. None of them can complete before this thread returns from its wait;
+//!   innermost first. None of them can complete before this thread returns from its wait;
 //! - `awaited`: the futures it waits for, each with its state word, and whether it needs
-//!   `All` of them (`result`, `map` in order, `wait(ALL_COMPLETED)`) or `Any` (`as_completed`,
-//!   `wait(FIRST_COMPLETED)`, a completion set's `next_timeout`).
+//!   `All` of them (`result`, `map` in order) or `Any` (`as_completed`, `map_unordered`, a
+//!   completion set's `next_timeout`, and each step of the helpers' `wait`, which waits
+//!   through `as_completed`: so `wait(ALL_COMPLETED)` is told once the futures it still needs
+//!   all lead back to it).
 //!
 //! A thread has at most one entry: a wait made while its entry is published (a `park` that
 //! waits through cfutures again) publishes nothing.
@@ -71,11 +73,11 @@ pub const MAX_AWAITED: usize = 256;
 /// How a blocked waiter depends on the futures it awaits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WaitsFor {
-    /// It returns only when every one is done (`result`, `map` in order,
-    /// `wait(ALL_COMPLETED)`): one stuck future is enough to keep it waiting.
+    /// It returns only when every one is done (`result`, `result_timeout`, `map` in order): one
+    /// stuck future is enough to keep it waiting.
     All,
-    /// It returns when any one is done (`as_completed`, `wait(FIRST_COMPLETED)`, a completion
-    /// set's `next`): it is stuck only if every one is.
+    /// It returns when any one is done (`as_completed`, each step of the helpers' `wait`,
+    /// `map_unordered`, a completion set's `next_timeout`): it is stuck only if every one is.
     Any,
 }
 
