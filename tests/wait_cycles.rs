@@ -312,6 +312,12 @@ fn random_waits_without_cycles_are_never_told_deadlock() {
                     }
                     _ => deps.iter().any(|f| Via::Map.wait_on(f)),
                 };
+                // Some work after the waits, so that later tasks find this one running and
+                // block on it (building chains of blocked tasks) rather than find it done.
+                let mut x = i as u64;
+                for _ in 0..20_000 {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
                 // A dependency's own "told" is its value; it must be false everywhere.
                 told || deps.iter().any(|f| *f.result().unwrap())
             })
