@@ -1,4 +1,5 @@
-//! `deadlock` end to end: both of Python's documented deadlocks end, with their messages.
+//! `deadlock` end to end: both of Python's documented deadlocks end, with their messages: the
+//! self-wait completes, the mutual wait prints the cycle it detected.
 
 mod common;
 
@@ -7,8 +8,9 @@ use common::{assert_help, assert_usage_error, assert_version, run};
 const BIN: &str = env!("CARGO_BIN_EXE_deadlock");
 
 #[test]
-fn the_self_wait_prints_25_and_the_mutual_wait_resolves_through_the_timeout() {
-    let out = run(BIN, &["--timeout", "0.05"]);
+fn the_self_wait_prints_25_and_the_mutual_wait_prints_the_detected_cycle() {
+    // The default timeout is a minute: the run ends long before only if the cycle is detected.
+    let out = run(BIN, &[]);
     assert_eq!(out.code, Some(0), "{out:?}");
     let lines: Vec<&str> = out.stdout.lines().collect();
     let pow = lines
@@ -16,16 +18,35 @@ fn the_self_wait_prints_25_and_the_mutual_wait_resolves_through_the_timeout() {
         .position(|l| *l == "25")
         .expect("pow(5, 2) printed");
     assert!(lines[pow - 1].starts_with("1. Self-wait"), "{lines:?}");
-    let gave_up = lines
+    // Whichever task waits second closes the cycle and is told; the other then sees it fail.
+    let (told, other) = if lines.iter().any(|l| l.starts_with("   a: waiting on b")) {
+        ("a", "b")
+    } else {
+        ("b", "a")
+    };
+    let cycle = lines
         .iter()
-        .position(|l| l.starts_with("   a: b did not finish within 50ms"))
-        .expect("a's timeout message");
+        .position(|l| {
+            *l == format!(
+                "   {told}: waiting on {other} would close the cycle {told} -> {other} -> {told} \
+                 (Error::Deadlock); {told} gives up"
+            )
+        })
+        .unwrap_or_else(|| panic!("the detected cycle is printed: {lines:?}"));
     assert!(
-        lines[gave_up + 1].starts_with("   b: a failed: timed out"),
+        lines[cycle + 1].starts_with(&format!("   {other}: {told} failed: deadlock")),
         "{lines:?}"
     );
+    let result = lines
+        .iter()
+        .find(|l| l.starts_with("   result: "))
+        .expect("the result line");
     assert!(
-        lines.contains(&"   result: a failed: timed out waiting for the future; b returned 6"),
+        result.contains(&format!("{told} failed: deadlock")),
+        "{result}"
+    );
+    assert!(
+        lines.contains(&"   resolved by deadlock detection at once (Python hangs here)"),
         "{lines:?}"
     );
 }

@@ -104,7 +104,11 @@ pub enum Error {
     /// [`Promise`]: crate::Promise
     Abandoned,
 
-    /// A task waited on its own future, which can never finish.
+    /// The wait could never end: a task waited on its own future, or the wait would have closed
+    /// a cycle of tasks waiting on each other (a waits on b while b waits on a, or a longer
+    /// chain; for waits on any of several futures, every one leads back). Exactly one waiter
+    /// of a cycle is told, the one whose wait would close it; the others go on waiting, and
+    /// usually finish once the told task returns. See the crate docs, "Deadlocks".
     Deadlock,
 
     /// Any other error, set by hand through [`Promise::set_error`](crate::Promise::set_error).
@@ -144,7 +148,7 @@ impl Error {
     /// let first = Error::Broken("a worker initializer failed".into());
     /// assert_eq!(Error::broken_by(&first), first);
     /// let died = Error::broken_by(&Error::Deadlock);
-    /// assert_eq!(died.to_string(), "the executor is broken: deadlock: a task waited on its own future");
+    /// assert_eq!(died.to_string(), "the executor is broken: deadlock: a task waited on its own future or on a cycle of waits back to it");
     /// ```
     pub fn broken_by(cause: &Error) -> Error {
         match cause {
@@ -218,7 +222,9 @@ impl fmt::Display for Error {
             Error::Abandoned => f.write_str(
                 "the future was abandoned: its producer was dropped without setting a result",
             ),
-            Error::Deadlock => f.write_str("deadlock: a task waited on its own future"),
+            Error::Deadlock => f.write_str(
+                "deadlock: a task waited on its own future or on a cycle of waits back to it",
+            ),
             Error::Other(error) => write!(f, "{}", OneLine(&error.to_string())),
         }
     }

@@ -11,6 +11,8 @@
 //!   pending task spins only while one of them can pick it up ([`searching_workers`]).
 //! - Wakers: [`register_waker`] / [`unregister_waker`] with their [`WakerKey`] (what
 //!   `as_completed` is built on).
+//! - Deadlock detection for blocking waits that are not `Future::result`: [`while_blocked`]
+//!   with [`WaitTarget`] and [`WaitsFor`], and [`in_task`] (see the crate docs, "Deadlocks").
 //! - Plumbing every layer shares, so that each mechanism has one home: the panic functions
 //!   ([`panic_message`], [`drop_payload`], [`catch_message`]; rayon-core's `unwind.rs` is the
 //!   model), a poison-ignoring [`lock`] and [`deadline_after`].
@@ -42,6 +44,7 @@ pub use crate::searching::{Searching, searching_workers};
 pub use crate::shared::deadline_after;
 pub use crate::task::{Task, TaskKey, WaitHandle};
 pub use crate::unwind::{catch_message, drop_payload, panic_message};
+pub use crate::wait_graph::{MAX_AWAITED, WaitTarget, WaitsFor, in_task, while_blocked};
 
 /// Registers `waker` to be woken once when `future` is done. `None` if it is already done
 /// (nothing was registered). Unregister with [`unregister_waker`] if you stop waiting first;

@@ -208,7 +208,10 @@ impl<T> Future<T> {
     }
 
     /// Blocks until the future is done; true if it is, false if `timeout` passed first. Unlike
-    /// [`result`](Self::result) it never runs the task inline and never fails.
+    /// [`result`](Self::result) it never runs the task inline and never fails: a wait that
+    /// would close a cycle of waits between tasks (see [`Error::Deadlock`]) is not reported
+    /// here but simply lasts until its deadline (use
+    /// [`result_timeout`](Self::result_timeout) to be told).
     ///
     /// ```
     /// use cfutures_core::Promise;
@@ -220,7 +223,10 @@ impl<T> Future<T> {
     /// assert!(future.wait_timeout(Duration::ZERO));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.shared.park_until(Some(timeout))
+        let deadline = crate::shared::deadline_after(timeout);
+        self.shared
+            .park_until(Some(timeout))
+            .unwrap_or_else(|_| self.shared.park_registered(deadline))
     }
 
     /// The value, moved out: waits like [`result`](Self::result), then moves the value out of

@@ -31,9 +31,6 @@ static NEXT_EXECUTOR: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     static CURRENT_EXECUTOR: Cell<Option<ExecutorId>> = const { Cell::new(None) };
-    /// The innermost task this thread is running; each frame links to the one it interrupted
-    /// (inline runs nest), so the list lives on the stack and costs no allocation.
-    static RUNNING: Cell<*const RunningFrame> = const { Cell::new(std::ptr::null()) };
     /// The futures whose done-callbacks this thread is running.
     static NOTIFYING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
@@ -140,6 +137,19 @@ impl CompactInline {
     }
 }
 
+#[cfg(not(loom))]
+thread_local! {
+    /// The innermost task this thread is running; each frame links to the one it interrupted
+    /// (inline runs nest), so the list lives on the stack and costs no allocation.
+    static RUNNING: Cell<*const RunningFrame> = const { Cell::new(std::ptr::null()) };
+}
+// Loom runs its model threads as coroutines on one OS thread, so the models (which check the
+// wait graph through real task runs) need loom's per-model-thread locals.
+#[cfg(loom)]
+loom::thread_local! {
+    static RUNNING: Cell<*const RunningFrame> = Cell::new(std::ptr::null());
+}
+
 /// Records, while a future's waiters are being woken and its callbacks run, that this thread
 /// is doing it (so a callback calling `into_inner` does not wait for itself).
 pub(crate) struct NotifyingGuard(usize);
@@ -175,62 +185,65 @@ pub(crate) fn is_notifying_here(future: *const ()) -> bool {
 
 /// One task being run by this thread: a node of the `RUNNING` list, on the running thread's
 /// stack.
-#[cfg_attr(loom, allow(dead_code))]
 pub(crate) struct RunningFrame {
     task: usize,
     previous: *const RunningFrame,
 }
 
 /// Runs `f` as the run of `task`, so that a wait on `task`'s future from inside `f` (directly,
-/// or through tasks `f` runs inline) is recognised as a self-wait.
-///
-/// Loom runs its model threads as coroutines on one OS thread, where a `thread_local!` would be
-/// shared between them; the self-wait check is not part of any loom model, so it is off there.
+/// or through tasks `f` runs inline) is recognised as a self-wait, and so that the wait graph
+/// (`wait_graph.rs`) knows which futures a blocked thread is running.
 pub(crate) fn run_as<R>(task: *const (), f: impl FnOnce() -> R) -> R {
-    #[cfg(loom)]
-    {
-        let _ = task;
-        f()
-    }
-    #[cfg(not(loom))]
-    {
-        struct Restore(*const RunningFrame);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                RUNNING.with(|top| top.set(self.0));
-            }
+    struct Restore(*const RunningFrame);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            RUNNING.with(|top| top.set(self.0));
         }
-        let frame = RunningFrame {
-            task: task as usize,
-            previous: RUNNING.with(Cell::get),
-        };
-        // The frame stays where it is until `_restore` unlinks it, on return or unwind.
-        let _restore = Restore(frame.previous);
-        RUNNING.with(|top| top.set(&frame));
-        f()
     }
+    let frame = RunningFrame {
+        task: task as usize,
+        previous: RUNNING.with(Cell::get),
+    };
+    // The frame stays where it is until `_restore` unlinks it, on return or unwind.
+    let _restore = Restore(frame.previous);
+    RUNNING.with(|top| top.set(&frame));
+    f()
+}
+
+/// Calls `visit` with each task this thread is running, innermost first, until it returns true;
+/// true if one did.
+fn any_running_here(mut visit: impl FnMut(usize) -> bool) -> bool {
+    let mut frame = RUNNING.with(Cell::get);
+    while !frame.is_null() {
+        // SAFETY: every linked frame is a local of a `run_as` call that is still on this
+        // thread's stack: `run_as` unlinks its frame before returning or unwinding, and
+        // frames are linked innermost first, so the list never points at a dead frame.
+        let current = unsafe { &*frame };
+        if visit(current.task) {
+            return true;
+        }
+        frame = current.previous;
+    }
+    false
 }
 
 /// Whether the current thread is (somewhere up its stack) running this task.
 pub(crate) fn is_running_here(task: *const ()) -> bool {
-    #[cfg(loom)]
-    {
-        let _ = task;
+    any_running_here(|running| running == task as usize)
+}
+
+/// Whether this thread is running a task.
+pub(crate) fn in_task() -> bool {
+    !RUNNING.with(Cell::get).is_null()
+}
+
+/// The tasks this thread is running (the whole stack of inline runs); empty outside any task.
+/// Allocates only inside a task.
+pub(crate) fn running_here() -> Vec<usize> {
+    let mut tasks = Vec::new();
+    any_running_here(|running| {
+        tasks.push(running);
         false
-    }
-    #[cfg(not(loom))]
-    {
-        let mut frame = RUNNING.with(Cell::get);
-        while !frame.is_null() {
-            // SAFETY: every linked frame is a local of a `run_as` call that is still on this
-            // thread's stack: `run_as` unlinks its frame before returning or unwinding, and
-            // frames are linked innermost first, so the list never points at a dead frame.
-            let current = unsafe { &*frame };
-            if current.task == task as usize {
-                return true;
-            }
-            frame = current.previous;
-        }
-        false
-    }
+    });
+    tasks
 }

@@ -34,6 +34,28 @@ assert!(!future.cancel(), "a finished future cannot be cancelled");
 "#
 )]
 //!
+//! # Deadlocks
+//! A blocking wait that could never end fails with [`Error::Deadlock`] instead of hanging:
+//! - a task waiting on its own future (directly, or through tasks it runs inline);
+//! - a wait that would close a **cycle of waits between running tasks**: `a` waits on `b`
+//!   while `b` waits on `a` (Python's documented two-worker deadlock), or a longer chain,
+//!   through any mix of `result`, `result_timeout`, `exception` and the helpers' `as_completed`,
+//!   `wait` and `map` iteration. For a wait on *any* of several futures (`as_completed`,
+//!   `wait(FIRST_COMPLETED)`) it takes every one of them leading back to the waiter.
+//!
+//! Exactly one waiter of a cycle is told: the one whose wait would close it; it does not park,
+//! and the others go on waiting (they usually finish once the told task returns). Nothing is
+//! reported that is not proven: a wait outside any task (the main thread), and a wait on a
+//! future whose producer is not a blocked task of ours (a [`Promise`] in user code, a process
+//! pool's future, a task still queued) never closes a cycle. What cannot be seen is not
+//! reported either: waits outside cfutures (channels, locks), and waits made inside a worker
+//! *process* (its tasks run in another address space; a thread-pool task waiting on a process
+//! future takes part, the process task it waits for does not). The check costs nothing until a
+//! waiter is about to park, and then one global lock, only inside a task; the protocol and
+//! why it never reports a cycle that is not there are in the source (`wait_graph.rs`, checked
+//! with loom). Executors and helpers built elsewhere join in through
+//! [`executor::while_blocked`].
+//!
 //! # Memory
 //! A future is one allocation shared by its handles and its producer: the state word, a handle
 //! count, the inline policy, the outcome cell, the task cell and the waiter list. The waiter list
@@ -62,6 +84,7 @@ mod task;
 #[doc(hidden)]
 pub mod unwind;
 mod wait_async;
+mod wait_graph;
 
 pub use deferred::DeferredCallbacks;
 pub use error::{Error, ExitReason};

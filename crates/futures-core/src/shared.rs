@@ -77,6 +77,7 @@ use crate::sync::{
 };
 use crate::task::TaskKey;
 use crate::unwind::{drop_payload, panic_message};
+use crate::wait_graph::{WaitTarget, WaitsFor, while_blocked};
 
 /// Set in `handles` once the last handle moved the outcome out.
 const TAKEN: usize = 1 << (usize::BITS - 1);
@@ -665,7 +666,7 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
                 return Ok(());
             }
         }
-        if self.park_until(timeout) {
+        if self.park_until(timeout)? {
             Ok(())
         } else {
             Err(Error::single_timeout())
@@ -673,18 +674,28 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     }
 
     /// Parks the current thread until the future is done or `timeout` passes (`None`: no
-    /// timeout). True if it is done. Never runs the task.
-    pub(crate) fn park_until(&self, timeout: Option<Duration>) -> bool {
+    /// timeout). True if it is done; `Deadlock` if parking would close a cycle of waits between
+    /// running tasks. Never runs the task.
+    pub(crate) fn park_until(&self, timeout: Option<Duration>) -> Result<bool, Error> {
         if is_terminal(self.word()) {
-            return true;
+            return Ok(true);
         }
         let deadline = timeout.and_then(deadline_after);
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            return false;
+            return Ok(false);
         }
         if self.spin_before_parking() {
-            return true;
+            return Ok(true);
         }
+        // About to block: a wait that would close a cycle between running tasks is refused
+        // here (`wait_graph.rs`); the entry stays published until this wait returns.
+        while_blocked([self.wait_target()], WaitsFor::All, || {
+            self.park_registered(deadline)
+        })
+    }
+
+    /// The park loop of `park_until`, from registration to the end of the wait.
+    pub(crate) fn park_registered(&self, deadline: Option<Instant>) -> bool {
         let Ok(key) = self.register(Waiter::Thread(current_thread())) else {
             return true;
         };
@@ -753,6 +764,11 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
         if !is_terminal(word) && phase(word) != COMPLETING {
             let _ = self.complete(Outcome::Failed(Box::new(Error::Abandoned)));
         }
+    }
+
+    /// This future as the wait graph sees it.
+    pub(crate) fn wait_target(&self) -> WaitTarget<'_> {
+        WaitTarget::new(self.address(), &self.state)
     }
 
     /// The identity of this future (shared by all its handles).

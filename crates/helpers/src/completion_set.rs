@@ -31,6 +31,10 @@ use crate::watch_set::{Shared, WatchSet};
 ///   inserted future comes out once; the set keeps no handle to it after, so
 ///   [`Future::into_inner`] can move its value out. `None` means the set is empty right now:
 ///   a later insert makes `next` yield again (the iterator is not fused).
+/// - **Deadlock**: inside a task, [`next_timeout`](Self::next_timeout) fails with
+///   [`Error::Deadlock`] instead of waiting when every future in the set waits, through
+///   blocked tasks, on this one and no [`Inserter`] is alive (an insert could wake it).
+///   [`next`](Iterator::next) has no error to report it with and just waits.
 /// - **Cost**: one waker registration per future not yet done when inserted, no polling; one
 ///   slot per future in the set, reused once it is handed out.
 /// - **Dropping** the set cancels nothing: its futures run on and their registrations are
@@ -203,7 +207,7 @@ impl<T> CompletionSet<T> {
             if self.set.len() == 0 {
                 return Ok(None);
             }
-            if !self.set.wait_until(deadline) {
+            if !self.set.wait_until(deadline, true)? {
                 let unfinished = self.set.len();
                 if unfinished == 0 {
                     return Ok(None);
@@ -300,7 +304,9 @@ impl<T> Iterator for CompletionSet<T> {
             if self.set.len() == 0 {
                 return None;
             }
-            self.set.wait_until(None);
+            // Unchecked: this iterator has no error to report a deadlock with (see
+            // `next_timeout`), and its `None` means "empty".
+            let _ = self.set.wait_until(None, false);
         }
     }
 

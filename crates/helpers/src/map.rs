@@ -36,6 +36,10 @@ use crate::units::PerItem;
 ///   iterator yields one `Err(Error::Timeout { unfinished, total })` (`unfinished` of the
 ///   `total` items submitted so far had not been yielded), cancels everything not yet started
 ///   and ends.
+/// - **Deadlock**: inside a task, waiting for an item whose task waits, through blocked tasks,
+///   on this one yields `Err(Error::Deadlock)` at that item (see `cfutures_core`'s
+///   "Deadlocks"); iteration continues. [`map_unordered`](crate::map_unordered) ends on it as
+///   on a timeout, with the deadlock as the error of every item still in flight.
 /// - **Dropping** an iterator whose iteration has begun (`next` was called) cancels every
 ///   submitted future that has not started (Python's `close()`); running ones finish and their
 ///   results are dropped. Dropping one that was **never iterated** cancels nothing: every

@@ -127,15 +127,36 @@ impl<Src: Source<Output = U>, U> Ordered<Src, U> {
         };
         if let Some(deadline) = self.deadline
             && !future.done()
-            && !time_left(deadline).is_some_and(|left| future.wait_timeout(left))
         {
-            let error = Error::Timeout {
-                unfinished: self.submitted - self.yielded,
-                total: self.submitted,
+            // `exception_timeout` waits like `result_timeout`: a wait that would close a cycle
+            // of waits between tasks fails with `Deadlock`, which becomes this item's outcome.
+            let waited = match time_left(deadline) {
+                Some(left) => future.exception_timeout(left).map(drop),
+                None => Err(Error::Timeout {
+                    unfinished: 1,
+                    total: 1,
+                }),
             };
-            future.cancel();
-            self.end();
-            return Some(Step::TimedOut(error));
+            match waited {
+                Err(Error::Timeout { .. }) => {
+                    let error = Error::Timeout {
+                        unfinished: self.submitted - self.yielded,
+                        total: self.submitted,
+                    };
+                    future.cancel();
+                    self.end();
+                    return Some(Step::TimedOut(error));
+                }
+                Err(Error::Deadlock) => {
+                    self.yielded += items;
+                    return Some(Step::Value {
+                        outcome: Err(Error::Deadlock),
+                        items,
+                    });
+                }
+                // Done (finished or cancelled): the outcome is read below.
+                _ => {}
+            }
         }
         self.yielded += items;
         Some(Step::Value {

@@ -11,6 +11,9 @@ use std::task::{Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::Instant;
 
+use cfutures_core::Error;
+use cfutures_core::executor::{MAX_AWAITED, WaitTarget, WaitsFor, while_blocked};
+
 use crate::deadline::park_until;
 use crate::sync::lock;
 
@@ -91,16 +94,36 @@ impl Ready {
     /// Blocks the current thread until something is queued, and moves it into `out` (which
     /// must be empty): true; false if `deadline` passed first with nothing queued. The one
     /// park loop of the crate's blocking waits; spurious and stale wake-ups end here.
-    pub(crate) fn wait_until(&self, out: &mut Vec<usize>, deadline: Option<Instant>) -> bool {
-        loop {
-            if self.take_or_park_me(out) {
-                return true;
-            }
-            if !park_until(deadline) {
-                self.forget_consumer();
-                return self.take(out);
-            }
+    ///
+    /// `watched` are the unfinished futures whose completion pushes here: a wait inside a task
+    /// publishes them (as a wait for any one of them) in the wait graph before it parks, and
+    /// fails with `Deadlock` instead of parking if every one of them waits, through a chain of
+    /// blocked tasks, on this thread (see `cfutures_core::executor::while_blocked`). Outside a
+    /// task `watched` is not iterated.
+    pub(crate) fn wait_until<'a>(
+        &self,
+        out: &mut Vec<usize>,
+        deadline: Option<Instant>,
+        watched: impl IntoIterator<Item = WaitTarget<'a>>,
+    ) -> Result<bool, Error> {
+        if self.take_or_park_me(out) {
+            return Ok(true);
         }
+        let waited = while_blocked(watched, WaitsFor::Any, || {
+            loop {
+                if !park_until(deadline) {
+                    self.forget_consumer();
+                    return self.take(out);
+                }
+                if self.take_or_park_me(out) {
+                    return true;
+                }
+            }
+        });
+        if waited.is_err() {
+            self.forget_consumer();
+        }
+        waited
     }
 
     /// As [`take`](Self::take), but when nothing is queued `waker` is recorded so that the
@@ -139,6 +162,17 @@ impl Ready {
         std::mem::swap(&mut inner.indices, out);
         inner.consumer = None;
         true
+    }
+}
+
+/// How many of `watched` futures a blocking wait lists for the wait graph: all of them up to
+/// four times [`MAX_AWAITED`], none beyond (a wait that large is not checked, so gathering its
+/// unfinished futures before each park does not make a big `as_completed` quadratic).
+pub(crate) fn watch_limit(watched: usize) -> usize {
+    if watched <= 4 * MAX_AWAITED {
+        watched
+    } else {
+        0
     }
 }
 

@@ -138,21 +138,35 @@ impl<Src: Source<Output = U>, U> Unordered<Src, U> {
                 self.ended = true;
                 return None;
             }
-            if !self.set.wait_until(self.deadline) {
-                self.expire();
-                return self.next_done();
+            match self.set.wait_until(self.deadline, true) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.expire(self.timeout_error());
+                    return self.next_done();
+                }
+                // Every submission in flight waits, through blocked tasks, on this thread: end
+                // as on a timeout, with the deadlock as the error of what cannot finish.
+                Err(error) => {
+                    self.expire(error);
+                    return self.next_done();
+                }
             }
         }
     }
 
-    /// The deadline passed with nothing completed: stop the input, cancel what has not
-    /// started, and queue every submission still in flight, in input order: its outcome if it
-    /// is done by now, the timeout error otherwise (running ones finish, their values dropped).
-    fn expire(&mut self) {
-        let error = Error::Timeout {
+    /// The timeout error for what is not handed over yet.
+    fn timeout_error(&self) -> Error {
+        Error::Timeout {
             unfinished: self.pulled - self.yielded,
             total: self.pulled,
-        };
+        }
+    }
+
+    /// The deadline passed with nothing completed (or waiting would never end: `error` is then
+    /// the deadlock): stop the input, cancel what has not started, and queue every submission
+    /// still in flight, in input order: its outcome if it is done by now, `error` otherwise
+    /// (running ones finish, their values dropped).
+    fn expire(&mut self, error: Error) {
         self.ended = true;
         self.source = None;
         self.in_flight = 0;

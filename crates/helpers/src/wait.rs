@@ -62,6 +62,10 @@ impl<T> Clone for DoneAndNotDone<T> {
 ///   error that satisfies [`ReturnWhen::FirstException`].
 /// - Every future in `done` is done; every future in `not_done` was not done when the split
 ///   was taken (it may finish the moment after).
+/// - **Deadlock**: `wait` has no error to return (Python's never raises). Inside a task, a
+///   wait that could never end (the futures it still needs wait, through blocked tasks, on
+///   this one; see `cfutures_core`'s "Deadlocks") returns at once, as a timeout would: with no
+///   timeout given, a future left in `not_done` under `AllCompleted` means exactly that.
 /// - It returns at once, registering nothing, when the condition already holds; otherwise it
 ///   registers one waker per unfinished future (removed again before it returns) and never
 ///   polls.

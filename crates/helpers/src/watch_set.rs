@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use cfutures_core::executor::{MAX_AWAITED, WaitTarget, in_task};
 use cfutures_core::{Future, WakerKey};
 
 use crate::ready::{Ready, slot_waker};
@@ -139,8 +140,45 @@ impl<T, K> WatchSet<T, K> {
 
     /// Blocks until a future completes (true) or `deadline` passes (false); then
     /// [`try_next`](Self::try_next) hands it out.
-    pub(crate) fn wait_until(&mut self, deadline: Option<Instant>) -> bool {
-        self.batch_remains() || self.shared.ready.wait_until(&mut self.batch, deadline)
+    ///
+    /// With `checked`, a wait inside a task that would close a cycle of waits fails with
+    /// `Deadlock` instead (see [`Ready::wait_until`]). Only a set nobody else can insert into
+    /// (no [`Inserter`](crate::Inserter) alive) is checked: an insert can wake the consumer,
+    /// so a set that may grow is never provably stuck.
+    pub(crate) fn wait_until(
+        &mut self,
+        deadline: Option<Instant>,
+        checked: bool,
+    ) -> Result<bool, cfutures_core::Error> {
+        if self.batch_remains() {
+            return Ok(true);
+        }
+        let watched = if checked && in_task() && Arc::strong_count(&self.shared) == 1 {
+            self.futures_up_to(MAX_AWAITED)
+        } else {
+            Vec::new()
+        };
+        let targets = watched
+            .iter()
+            .filter(|future| !future.done())
+            .map(WaitTarget::of);
+        self.shared
+            .ready
+            .wait_until(&mut self.batch, deadline, targets)
+    }
+
+    /// Clones of the futures in the set if there are at most `limit`; none otherwise.
+    fn futures_up_to(&self, limit: usize) -> Vec<Future<T>> {
+        let table = self.shared.table();
+        if table.len > limit {
+            return Vec::new();
+        }
+        table
+            .slots
+            .iter()
+            .flatten()
+            .map(|entry| entry.future.clone())
+            .collect()
     }
 
     /// As [`wait_until`](Self::wait_until) for an async consumer: `Ready` once something

@@ -5,8 +5,11 @@
 //!    the only worker is busy waiting, so `pow` never runs. Here the waiting worker runs the
 //!    not-yet-started task inline, and the program prints 25.
 //! 2. **Mutual wait** (`max_workers=2`): `a` waits on `b` while `b` waits on `a`. No scheduler
-//!    can finish that: each task needs the other's result. `a` waits with a timeout, gives up
-//!    with a clear message, and that breaks the cycle; `b` then sees how `a` ended.
+//!    can finish that: each task needs the other's result. Python hangs. Here the wait that
+//!    would close the cycle fails at once with `Error::Deadlock` (whichever of the two waits
+//!    second); that task prints the cycle and gives up, and the other then sees how it ended.
+//!    `a`'s wait also has a timeout, the fallback for cycles that cannot be seen (a wait
+//!    outside cfutures, such as a channel).
 //!
 //! Run `deadlock --help` for the options.
 
@@ -29,16 +32,17 @@ const PROGRAM: &str = "deadlock";
     help_template = cli::HELP_TEMPLATE,
     about = "\
 Runs the two deadlock examples of Python's ThreadPoolExecutor documentation:
-the self-wait completes (the waiting worker runs the task inline); the mutual
-wait is broken by a timeout, with a message instead of a hang."
+the self-wait completes (the waiting worker runs the task inline); in the mutual
+wait, the wait that would close the cycle is told at once (Error::Deadlock) and
+prints the cycle instead of hanging."
 )]
 struct Options {
-    /// How long task a waits for task b
+    /// How long task a waits for task b at most (the fallback if no cycle were seen)
     #[arg(
         short,
         long,
         value_name = "SECS",
-        default_value = "0.25",
+        default_value = "60",
         value_parser = cli::positive_secs,
         allow_negative_numbers = true
     )]
@@ -109,7 +113,7 @@ fn mutual_wait(timeout: Duration) -> Result<(), Error> {
     println!("2. Mutual wait: max_workers=2, a waits on b while b waits on a");
     let executor = ThreadPoolExecutor::new(2)?;
     let a_slot: Arc<OnceLock<Future<Result<i32, Error>>>> = Arc::default();
-    let b_slot: Arc<OnceLock<Future<i32>>> = Arc::default();
+    let b_slot: Arc<OnceLock<Future<Result<i32, Error>>>> = Arc::default();
     // Both tasks running before either waits: then neither can run the other inline, and the
     // cycle is the real one.
     let both_running = Arc::new(Barrier::new(2));
@@ -119,33 +123,18 @@ fn mutual_wait(timeout: Duration) -> Result<(), Error> {
         move || -> Result<i32, Error> {
             both_running.wait();
             let b = b_slot.wait();
-            match b.result_timeout(timeout) {
-                Ok(value) => {
-                    println!("   a: b returned {value}");
-                    Ok(5)
-                }
-                Err(error) => {
-                    println!(
-                        "   a: b did not finish within {timeout:?} ({error}): b is waiting on \
-                         a, so waiting longer would hang; a gives up"
-                    );
-                    Err(error)
-                }
-            }
+            // A timeout as well, for cycles no one can see (a wait outside cfutures).
+            report("a", "b", b.result_timeout(timeout))?;
+            Ok(5)
         }
     };
     let wait_on_a = {
         let (a_slot, both_running) = (Arc::clone(&a_slot), Arc::clone(&both_running));
-        move || -> i32 {
+        move || -> Result<i32, Error> {
             both_running.wait();
             let a = a_slot.wait();
-            // No timeout needed on this side: a's own timeout guarantees it finishes.
-            match a.result() {
-                Ok(Ok(value)) => println!("   b: a returned {value}"),
-                Ok(Err(error)) => println!("   b: a failed: {error}"),
-                Err(error) => println!("   b: a failed: {error}"),
-            }
-            6
+            report("b", "a", a.result())?;
+            Ok(6)
         }
     };
 
@@ -154,12 +143,45 @@ fn mutual_wait(timeout: Duration) -> Result<(), Error> {
     let _ = a_slot.set(a.clone());
     let _ = b_slot.set(b.clone());
 
-    let a_outcome = match a.result()? {
-        Ok(value) => format!("returned {value}"),
-        Err(error) => format!("failed: {error}"),
+    let outcome = |future: &Future<Result<i32, Error>>| -> Result<String, Error> {
+        Ok(match future.result()? {
+            Ok(value) => format!("returned {value}"),
+            Err(error) => format!("failed: {error}"),
+        })
     };
-    println!("   result: a {a_outcome}; b returned {}", b.result()?);
-    println!("   resolved by the timeout instead of hanging");
+    println!("   result: a {}; b {}", outcome(&a)?, outcome(&b)?);
+    let told = [&a, &b]
+        .iter()
+        .any(|f| matches!(f.result(), Ok(Err(Error::Deadlock))));
+    if told {
+        println!("   resolved by deadlock detection at once (Python hangs here)");
+    } else {
+        println!("   resolved by the timeout");
+    }
+    Ok(())
+}
+
+/// Prints how `waiter`'s wait on `awaited` ended and passes its error on.
+fn report(
+    waiter: &str,
+    awaited: &str,
+    outcome: Result<&Result<i32, Error>, Error>,
+) -> Result<(), Error> {
+    match outcome {
+        Ok(Ok(value)) => println!("   {waiter}: {awaited} returned {value}"),
+        Ok(Err(error)) => println!("   {waiter}: {awaited} failed: {error}"),
+        Err(Error::Deadlock) => {
+            println!(
+                "   {waiter}: waiting on {awaited} would close the cycle \
+                 {waiter} -> {awaited} -> {waiter} (Error::Deadlock); {waiter} gives up"
+            );
+            return Err(Error::Deadlock);
+        }
+        Err(error) => {
+            println!("   {waiter}: {awaited} did not finish ({error}); {waiter} gives up");
+            return Err(error);
+        }
+    }
     Ok(())
 }
 
@@ -174,8 +196,8 @@ mod tests {
     }
 
     #[test]
-    fn the_default_timeout_is_a_quarter_second() {
+    fn the_default_timeout_is_a_minute() {
         let options = Options::try_parse_from([PROGRAM]).unwrap();
-        assert_eq!(options.timeout, Duration::from_millis(250));
+        assert_eq!(options.timeout, Duration::from_secs(60));
     }
 }
