@@ -85,16 +85,11 @@ mod backoff;
 #[cfg(feature = "mpi")]
 mod comm;
 #[cfg(feature = "mpi")]
-mod dispatcher;
-#[cfg(feature = "mpi")]
 mod executor;
 #[cfg(feature = "mpi")]
 mod frames;
 #[cfg(feature = "mpi")]
-mod job;
-// Stand-in until the process crate exposes its function shipping (see the module docs).
-#[cfg(feature = "mpi")]
-mod shipping;
+mod shell;
 #[cfg(feature = "mpi")]
 mod worker;
 #[cfg(feature = "mpi")]

@@ -126,6 +126,8 @@
 
 #[cfg(target_os = "linux")]
 mod builder;
+#[cfg(target_os = "linux")]
+mod delivery;
 pub mod dispatch;
 #[cfg(target_os = "linux")]
 mod entry;
@@ -168,16 +170,17 @@ pub use unsupported::{ProcessPoolBuilder, ProcessPoolExecutor};
 #[doc(hidden)]
 #[cfg(target_os = "linux")]
 pub mod shell_kit {
+    pub use crate::delivery::Delivery;
     pub use crate::dispatch::*;
     pub use crate::entry::{chunk_call, init_call, task_call};
-    pub use crate::identity::build_id;
-    pub use crate::job::failure_error;
+    pub use crate::identity::{build_id, content_build_id};
+    pub use crate::job::{Callbacks, ChunkPending, Job as PendingJob, Pending, failure_error};
     pub use crate::wire::{
         BuildId, Call, Failure, Frame, FrameError, FrameReader, Hello, PROTOCOL_VERSION,
         REPLY_HEADER, Ready, begin_frame, decode, end_frame, kind, push_message, push_stop,
-        split_words,
+        split_frame, split_words,
     };
-    pub use crate::worker::serve;
+    pub use crate::worker::{serve, serve_as};
 }
 
 /// Enters worker mode if this process was started as a worker; returns at once otherwise.
