@@ -192,6 +192,7 @@ mod ranks {
     use cfutures_core::{Error, Future, Shutdown};
     use cfutures_helpers::{Executor, MapOptions, ReturnWhen, as_completed, wait};
     use cfutures_mpi::{MpiPoolExecutor, World};
+    use cfutures_test_support::{PRIMES, PRIMES_EXPECTED, is_prime};
     use cfutures_thread::ThreadPoolExecutor;
 
     fn double(x: u64) -> u64 {
@@ -446,23 +447,17 @@ mod ranks {
         )
     }
 
-    /// The generic function: written once against the trait.
+    /// The generic function, the seed's primes written once against the trait
+    /// (submit, `as_completed`, `map` in order, shutdown): the local pools run it unchanged.
     fn primes_on<E: Executor>(executor: &E) -> Result<Vec<bool>, Error> {
-        fn is_prime(n: u64) -> bool {
-            n > 1
-                && (2..)
-                    .take_while(|d| d * d <= n)
-                    .all(|d| !n.is_multiple_of(d))
-        }
-        let numbers = [2u64, 15, 97, 1_000_003];
-        let futures: Vec<_> = numbers
+        let futures: Vec<_> = PRIMES
             .iter()
             .map(|&n| executor.submit(is_prime, n))
             .collect::<Result<_, _>>()?;
         let completed = as_completed(futures.clone(), None).count();
-        assert_eq!(completed, numbers.len());
+        assert_eq!(completed, PRIMES.len());
         let mapped: Vec<bool> = executor
-            .map(is_prime, numbers, MapOptions::new())?
+            .map(is_prime, PRIMES, MapOptions::new())?
             .collect::<Result<_, _>>()?;
         executor.shutdown(Shutdown::WAIT);
         let submitted: Vec<bool> = futures.iter().map(|f| *f.result().unwrap()).collect();
@@ -473,11 +468,54 @@ mod ranks {
     fn the_executor_trait(_: &World) -> Result<(), String> {
         let pool = MpiPoolExecutor::builder().build().unwrap();
         let got = primes_on(&pool).map_err(|e| e.to_string())?;
-        check(got == [true, false, true, true], || format!("{got:?}"))?;
+        check(got == PRIMES_EXPECTED, || format!("{got:?}"))?;
         check(
             pool.submit(double, 1).unwrap_err() == Error::ShutDown,
             || "after shutdown".into(),
         )
+    }
+
+    fn map_unordered_yields_every_index_once(_: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::builder().build().unwrap();
+        let items = (0..200u64).map(|i| if i == 0 { 50 } else { i % 3 });
+        let mut got: Vec<(usize, u64)> = pool
+            .map_unordered(sleep_ms, items, MapOptions::new().chunksize(8))
+            .unwrap()
+            .map(|(index, result)| result.map(|value| (index, value)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        got.sort_unstable();
+        let want: Vec<(usize, u64)> = (0..200u64)
+            .map(|i| (i as usize, if i == 0 { 50 } else { i % 3 }))
+            .collect();
+        check(got == want, || format!("{got:?}"))?;
+        let err = pool
+            .map_unordered(square, 0..3u64, MapOptions::new().chunksize(0))
+            .err();
+        check(matches!(err, Some(Error::InvalidArgument(_))), || {
+            format!("{err:?}")
+        })
+    }
+
+    fn executors_share_the_ranks(_: &World) -> Result<(), String> {
+        // Two executors on the same ranks at once: each rank's replies are split between them
+        // by task id, and shutting one down leaves the other serving.
+        let a = MpiPoolExecutor::builder().build().unwrap();
+        let b = MpiPoolExecutor::new(2).unwrap();
+        let fa: Vec<_> = (0..500u64).map(|i| a.submit(double, i).unwrap()).collect();
+        let fb: Vec<_> = (0..500u64).map(|i| b.submit(square, i).unwrap()).collect();
+        a.shutdown(Shutdown::WAIT);
+        let after = b.submit(square, 9).unwrap();
+        for (i, (x, y)) in fa.iter().zip(&fb).enumerate() {
+            let i = i as u64;
+            check(
+                x.result() == Ok(&(2 * i)) && y.result() == Ok(&(i * i)),
+                || format!("task {i}: {:?} {:?}", x.result(), y.result()),
+            )?;
+        }
+        check(after.result() == Ok(&81), || {
+            format!("{:?}", after.result())
+        })
     }
 
     const CASES: &[(&str, Case)] = &[
@@ -494,6 +532,11 @@ mod ranks {
         ("shutdown_semantics", shutdown_semantics),
         ("mixed_with_a_thread_pool", mixed_with_a_thread_pool),
         ("the_executor_trait", the_executor_trait),
+        (
+            "map_unordered_yields_every_index_once",
+            map_unordered_yields_every_index_once,
+        ),
+        ("executors_share_the_ranks", executors_share_the_ranks),
     ];
 
     pub(crate) fn main() -> ExitCode {
