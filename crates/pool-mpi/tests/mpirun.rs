@@ -24,8 +24,9 @@ fn main() -> std::process::ExitCode {
 /// Outside MPI: starts the jobs and judges them.
 #[cfg(feature = "mpi")]
 mod launcher {
-    use std::io::Read;
+    use std::io::{Read, Write};
     use std::os::unix::process::CommandExt;
+    use std::path::PathBuf;
     use std::process::{Command, ExitCode, ExitStatus, Stdio};
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
@@ -46,11 +47,22 @@ mod launcher {
 
     fn mpirun(ranks: usize, mode: &str, deadline: Duration) -> Outcome {
         let exe = std::env::current_exe().expect("the test's own path");
+        mpirun_apps(&[(ranks, exe)], mode, deadline)
+    }
+
+    /// An MPMD job: `ranks` copies of each program in turn (rank 0 is the first's), each given
+    /// `mode`.
+    fn mpirun_apps(apps: &[(usize, PathBuf)], mode: &str, deadline: Duration) -> Outcome {
         let began = Instant::now();
-        let mut child = Command::new("mpirun")
-            .args(["--oversubscribe", "-n", &ranks.to_string()])
-            .arg(exe)
-            .arg(mode)
+        let mut command = Command::new("mpirun");
+        command.arg("--oversubscribe");
+        for (i, (ranks, exe)) in apps.iter().enumerate() {
+            if i > 0 {
+                command.arg(":");
+            }
+            command.args(["-n", &ranks.to_string()]).arg(exe).arg(mode);
+        }
+        let mut child = command
             .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
             .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
             .stdin(Stdio::null())
@@ -173,6 +185,28 @@ mod launcher {
         let refused = single.status.is_some_and(|s| s.success())
             && single.stdout.contains("single rank refused");
         judge("a_world_of_one_rank_is_a_typed_error", refused, &single);
+
+        // The build identity is the executable's content: a byte-identical copy elsewhere (as
+        // on another host of `--hostfile`) serves; a copy one byte longer is another build.
+        let exe = std::env::current_exe().expect("the test's own path");
+        let copy = exe.with_extension(format!("copy-{}", std::process::id()));
+        std::fs::copy(&exe, &copy).expect("copy the test binary");
+        let same = mpirun_apps(&[(1, exe.clone()), (2, copy.clone())], "--copy", DEADLINE);
+        let served =
+            same.status.is_some_and(|s| s.success()) && same.stdout.contains("copy served");
+        judge("an_identical_copy_elsewhere_serves", served, &same);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&copy)
+            .and_then(|mut f| f.write_all(b"\0"))
+            .expect("lengthen the copy");
+        let other = mpirun_apps(&[(1, exe), (1, copy.clone())], "--copy", DEATH_DEADLINE);
+        let refused = other.status.is_some_and(|s| !s.success())
+            && other
+                .stderr
+                .contains("every rank must run the same executable");
+        judge("another_build_ends_the_job_with_a_message", refused, &other);
+        let _ = std::fs::remove_file(&copy);
 
         println!("{passed} passed, {failed} failed");
         if failed == 0 {
@@ -584,6 +618,20 @@ mod ranks {
                 let _running = pool.submit(sleep_ms, 60_000).unwrap();
                 std::mem::forget(pool);
                 panic!("rank 0 fails while a task runs");
+            }
+            "--copy" => {
+                let pool = MpiPoolExecutor::builder().build().unwrap();
+                let got: Vec<u64> = pool
+                    .map(double, 0..20u64, 3)
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                if got == (0..20u64).map(double).collect::<Vec<_>>() {
+                    println!("copy served");
+                }
+                drop(pool);
+                drop(world);
+                ExitCode::SUCCESS
             }
             "--single-rank" => {
                 match MpiPoolExecutor::builder().build() {
