@@ -1,7 +1,7 @@
 //! Entering MPI: [`init`] on every rank, the [`World`] guard on rank 0.
 //!
 //! MPI is owned by one thread per process, `cfutures-mpi`, which initialises it
-//! (`MPI_THREAD_FUNNELED`), runs the dispatcher (rank 0) or the worker loop (other ranks),
+//! (`MPI_THREAD_FUNNELED`), runs the MPI shell (rank 0) or the worker loop (other ranks),
 //! and finalises it. Rank 0's `main` goes on while the other ranks' `main` threads wait for
 //! their worker loop to end and then exit the process: user code after `init` runs on rank 0
 //! only.
