@@ -458,3 +458,28 @@ pub(crate) fn run(runtime: &Runtime, comm: &mut Comm) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task_frame(id: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        let start = shell_kit::begin_frame(&mut out, kind::TASK);
+        out.extend_from_slice(&[id.to_le_bytes(), [0; 8], [0; 8]].concat());
+        shell_kit::end_frame(&mut out, start, usize::MAX).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_stop_frame_is_cut_off_the_outbox_and_tasks_are_kept() {
+        let tasks = [task_frame(1), task_frame(2)].concat();
+        assert_eq!(split_stop(&tasks), (tasks.len(), false));
+        let mut with_stop = tasks.clone();
+        shell_kit::push_stop(&mut with_stop);
+        assert_eq!(split_stop(&with_stop), (tasks.len(), true));
+        let mut only_stop = Vec::new();
+        shell_kit::push_stop(&mut only_stop);
+        assert_eq!(split_stop(&only_stop), (0, true));
+    }
+}
