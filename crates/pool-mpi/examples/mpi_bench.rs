@@ -25,8 +25,8 @@ use std::io::{BufRead, Write};
 use std::time::Instant;
 
 use cfutures_core::{Error, Shutdown};
-use cfutures_demos::primes::{EXPECTED, PRIMES, is_prime};
 use cfutures_mpi::MpiPoolExecutor;
+use cfutures_test_support::{PRIMES, PRIMES_EXPECTED as EXPECTED, is_prime};
 
 fn noop(x: u64) -> u64 {
     x

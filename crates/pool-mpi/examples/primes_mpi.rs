@@ -9,9 +9,28 @@
 
 use std::time::Instant;
 
-use cfutures_demos::primes::{EXPECTED, PRIMES, is_prime};
 use cfutures_helpers::as_completed;
 use cfutures_mpi::MpiPoolExecutor;
+
+// The seed's numbers and its `is_prime`, inline: a user-facing demo reads on its own (and an
+// MPI build does not pull in the demos crate's HTTP stack).
+const PRIMES: [u64; 6] = [
+    112_272_535_095_293,
+    112_582_705_942_171,
+    112_272_535_095_293,
+    115_280_095_190_773,
+    115_797_848_077_099,
+    1_099_726_899_285_419,
+];
+const EXPECTED: [bool; 6] = [true, true, true, true, true, false];
+
+fn is_prime(n: u64) -> bool {
+    if n < 2 || n.is_multiple_of(2) {
+        return n == 2;
+    }
+    let sqrt_n = (n as f64).sqrt().floor() as u64;
+    (3..=sqrt_n).step_by(2).all(|i| !n.is_multiple_of(i))
+}
 
 fn main() -> Result<(), cfutures_core::Error> {
     let world = cfutures_mpi::init()?; // the worker ranks serve from here and never return

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cfutures_core::{Error, Future, Promise, Shutdown};
+use cfutures_core::{Error, Future, Shutdown};
 use cfutures_helpers::{
     Executor, MapChunked, MapOptions, MapUnorderedChunked, Payload, SubmitChunk, TaskFn,
     map_chunked, map_unordered_chunked,
@@ -11,10 +11,9 @@ use cfutures_helpers::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dispatcher::Runtime;
-use crate::frames::{self, TASK_HEADER};
-use crate::job::{ChunkPending, Job, Pending};
-use crate::shipping::{self, Call};
+use cfutures_process::shell_kit::{self, ChunkPending, Pending};
+
+use crate::shell::{Pool, Runtime};
 
 /// Python's `mpi4py.futures.MPIPoolExecutor`: runs functions on the worker ranks of the MPI
 /// job and returns [`cfutures_core::Future`]s for their values.
@@ -55,7 +54,7 @@ pub struct MpiPoolExecutor {
 #[derive(Clone)]
 struct Handle {
     runtime: Arc<Runtime>,
-    owner: u64,
+    pool: Arc<Pool>,
     workers: usize,
 }
 
@@ -100,11 +99,11 @@ impl MpiPoolBuilder {
                  not {workers}"
             )));
         }
-        let owner = runtime.register()?;
+        let pool = runtime.register(workers)?;
         Ok(MpiPoolExecutor {
             handle: Handle {
                 runtime,
-                owner,
+                pool,
                 workers,
             },
         })
@@ -140,9 +139,13 @@ impl MpiPoolExecutor {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        let call = shipping::task_call::<F, A, R>(&f)?;
-        self.handle
-            .submit_encoded(call, &arg, |promise| Box::new(Pending { promise }))
+        let call = shell_kit::task_call::<F, A, R>(&f)?;
+        self.handle.runtime.submit_encoded(
+            &self.handle.pool,
+            call,
+            |out| postcard::to_io(&arg, out).map(drop),
+            |promise| Box::new(Pending { promise }),
+        )
     }
 
     /// Python's `map(fn, iterable, chunksize=...)`: `f` over every item on the worker ranks,
@@ -205,12 +208,15 @@ impl MpiPoolExecutor {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        let call = shipping::chunk_call::<F, A, R>(&f)?;
+        let call = shell_kit::chunk_call::<F, A, R>(&f)?;
         let handle = self.handle.clone();
         Ok(move |chunk: Vec<A>| {
-            handle.submit_encoded(call, &chunk, |promise| {
-                Box::new(ChunkPending::<R> { promise })
-            })
+            handle.runtime.submit_encoded(
+                &handle.pool,
+                call,
+                |out| postcard::to_io(&chunk, out).map(drop),
+                |promise| Box::new(ChunkPending::<R> { promise }),
+            )
         })
     }
 
@@ -219,31 +225,7 @@ impl MpiPoolExecutor {
     /// with `wait` returns once every task of this executor is done. The worker ranks keep
     /// serving other executors until the [`World`](crate::World) is dropped.
     pub fn shutdown(&self, how: Shutdown) {
-        self.handle.runtime.shutdown(self.handle.owner, how);
-    }
-}
-
-impl Handle {
-    fn submit_encoded<T: Serialize, V: Send + 'static>(
-        &self,
-        call: Call,
-        arg: &T,
-        job: impl FnOnce(Promise<V>) -> Box<dyn Job>,
-    ) -> Result<Future<V>, Error> {
-        let mut frame = Vec::with_capacity(TASK_HEADER + 16);
-        frames::push_words(&mut frame, &[0, call.entry as u64, call.fn_word]);
-        postcard::to_io(arg, &mut frame)
-            .map_err(|e| Error::Serialization(format!("cannot encode the argument: {e}")))?;
-        if frame.len() > crate::MAX_MESSAGE {
-            return Err(Error::Serialization(format!(
-                "the argument takes {} bytes, more than an MPI message holds",
-                frame.len() - TASK_HEADER
-            )));
-        }
-        let (promise, future) = Promise::new();
-        self.runtime
-            .submit(self.owner, self.workers, job(promise), frame)?;
-        Ok(future)
+        self.handle.runtime.shutdown(&self.handle.pool, how);
     }
 }
 
@@ -252,7 +234,7 @@ impl Drop for MpiPoolExecutor {
         self.shutdown(Shutdown::WAIT);
         // A `map` iterator still alive holds a `Handle`; its submissions now fail with
         // `Error::ShutDown`, as the owner is gone.
-        self.handle.runtime.forget(self.handle.owner);
+        self.handle.runtime.forget(&self.handle.pool);
     }
 }
 

@@ -44,15 +44,24 @@
 //! - **A world of one rank** (the program started without `mpirun`, or with `-n 1`): [`init`]
 //!   works, and building an executor is a typed [`Error::InvalidArgument`] saying to start
 //!   the program with `mpirun -n N`, N >= 2. Tasks never run on rank 0 behind your back.
-//! - **Function shipping** is the process pool's: every rank runs the same executable, a task
-//!   travels as the offset of its monomorphised entry point from an anchor function, and a
-//!   start-up handshake checks that every rank runs the same build (size and hash of the
-//!   executable, code layout, crate version).
-//! - **The transport**: one MPI message per task or reply (the tag is the frame kind: task,
-//!   done, failed, stop), non-blocking sends, several tasks in flight per rank. Open MPI's
+//! - **Function shipping** is the process pool's (`cfutures_process::shell_kit`): every rank
+//!   runs the same executable, a task travels as the offset of its monomorphised entry point
+//!   from an anchor function, and the process pool's handshake checks at start-up that every
+//!   rank runs the same build. The identity compared is the executable's *content* (its size
+//!   and a hash of its bytes, with the code layout and crate version), not its device and
+//!   inode, so byte-identical copies on other hosts of `--hostfile` pass and any other build
+//!   ends the job with a message.
+//! - **One dispatcher, two shells**: each executor drives the process pool's state machine
+//!   (`cfutures_process::dispatch`: queue, slots, dispatch, pipelining depth); `shell.rs` is
+//!   its MPI shell (a worker id is a rank, an outbox one MPI message) and `worker.rs` runs the
+//!   process pool's serve loop over MPI messages. See `shell.rs` for how each effect maps.
+//! - **The transport**: MPI messages of the process pool's wire frames, non-blocking sends.
+//!   Every task queued for a rank while rank 0's MPI thread was busy leaves in one message;
+//!   each reply leaves as soon as its task ends (a later task may run for ever). Open MPI's
 //!   blocking receive spins at 100 % CPU, so every loop polls (`MPI_Improbe`) and backs off
-//!   from spinning to yielding to sleeping (at most 1 ms): idle ranks cost almost no CPU.
-//!
+//!   from spinning to yielding to sleeping (at most 1 ms): an idle rank costs about 2-3 % of
+//!   a core.
+
 //! # Faults
 //! - A task's panic fails its future with [`Error::Panicked`]; the backtrace text starts with
 //!   `MPI rank R (host H, pid P) panicked at file:line:col`.
@@ -85,16 +94,11 @@ mod backoff;
 #[cfg(feature = "mpi")]
 mod comm;
 #[cfg(feature = "mpi")]
-mod dispatcher;
-#[cfg(feature = "mpi")]
 mod executor;
 #[cfg(feature = "mpi")]
 mod frames;
 #[cfg(feature = "mpi")]
-mod job;
-// Stand-in until the process crate exposes its function shipping (see the module docs).
-#[cfg(feature = "mpi")]
-mod shipping;
+mod shell;
 #[cfg(feature = "mpi")]
 mod worker;
 #[cfg(feature = "mpi")]

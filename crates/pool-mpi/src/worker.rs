@@ -1,94 +1,103 @@
-//! What a worker rank does instead of the program's `main`: introduce itself to rank 0, then
-//! serve tasks in arrival order until rank 0 says stop.
+//! What a worker rank does instead of the program's `main`: name its host, then run the
+//! process pool's serve loop (`shell_kit::serve_as`: handshake, tasks in arrival order, one
+//! reply per task sent as soon as it ends) over MPI messages instead of a pipe.
 //!
-//! Tasks arrive pipelined (several may wait in MPI's buffers or in [`serve`]'s queue while
-//! one runs); every reply is sent as soon as its task ends, so a task that never ends holds
-//! back no finished result. Between messages the rank polls with [`Backoff`]: it does not
-//! spin while idle.
+//! [`MpiInput`] is the loop's input: it polls for rank 0's messages with [`Backoff`], so an
+//! idle rank does not spin, and completes the rank's own sends while it waits. [`MpiOutput`]
+//! sends each reply the loop writes as one non-blocking message.
 
-use std::collections::VecDeque;
-use std::time::Instant;
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+
+use cfutures_process::shell_kit;
 
 use crate::backoff::Backoff;
 use crate::comm::Comm;
-use crate::frames::{self, Hello, TASK_HEADER};
-use crate::shipping::{self, Call, Failure, build_id};
+use crate::frames::{HOST, WIRE};
 
-/// Serves until `STOP`; protocol violations end the job.
+/// Serves until rank 0's STOP frame; a protocol violation or a refused handshake ends the job.
 pub(crate) fn serve(comm: &mut Comm, host: &str) {
     let rank = comm.rank();
     let pid = std::process::id();
-    shipping::install_panic_hook(format!("MPI rank {rank} (host {host}, pid {pid})"));
-    let hello = Hello {
-        build: build_id().clone(),
-        host: host.to_owned(),
-        pid,
+    let comm = RefCell::new(comm);
+    comm.borrow_mut().send(0, HOST, host.as_bytes().to_vec());
+    let input = MpiInput {
+        comm: &comm,
+        pending: Vec::new(),
+        at: 0,
     };
-    let hello = postcard::to_allocvec(&hello).expect("a Hello always encodes");
-    comm.send(0, frames::HELLO, hello);
+    let output = MpiOutput { comm: &comm };
+    let code = shell_kit::serve_as(
+        input,
+        output,
+        None,
+        crate::MAX_MESSAGE,
+        shell_kit::content_build_id(),
+        format!("MPI rank {rank} (host {host}, pid {pid})"),
+    );
+    let comm = comm.into_inner();
+    if code != 0 {
+        comm.abort(
+            &format!("rank {rank} (host {host}) stopped serving with code {code} (see above)"),
+            code,
+        );
+    }
+    comm.flush();
+}
 
-    let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
-    let mut stopping = false;
-    let mut backoff = Backoff::default();
-    loop {
-        while let Some(message) = comm.try_receive() {
-            match (message.source, message.tag) {
-                (0, frames::TASK) => queue.push_back(message.bytes),
-                (0, frames::STOP) => stopping = true,
-                (source, tag) => comm.abort(
-                    &format!("rank {rank} got a message with tag {tag} from rank {source}"),
+/// Rank 0's messages as a byte stream.
+struct MpiInput<'a, 'b> {
+    comm: &'a RefCell<&'b mut Comm>,
+    /// The message being read and how much of it was.
+    pending: Vec<u8>,
+    at: usize,
+}
+
+impl Read for MpiInput<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut backoff = Backoff::default();
+        while self.at == self.pending.len() {
+            let mut comm = self.comm.borrow_mut();
+            comm.progress();
+            match comm.try_receive() {
+                Some(message) if message.source == 0 && message.tag == WIRE => {
+                    self.pending = message.bytes;
+                    self.at = 0;
+                }
+                Some(message) => comm.abort(
+                    &format!(
+                        "rank {} got a message with tag {} from rank {}",
+                        comm.rank(),
+                        message.tag,
+                        message.source
+                    ),
                     74,
                 ),
+                None => {
+                    drop(comm);
+                    backoff.snooze(false);
+                }
             }
         }
-        comm.progress();
-        if let Some(task) = queue.pop_front() {
-            let (tag, reply) = run_task(&task)
-                .unwrap_or_else(|why| comm.abort(&format!("rank {rank}: {why}"), 74));
-            comm.send(0, tag, reply);
-            backoff.reset();
-        } else if stopping {
-            comm.flush();
-            return;
-        } else {
-            backoff.snooze(false);
-        }
+        let n = buf.len().min(self.pending.len() - self.at);
+        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
-/// Runs one TASK message; returns the reply's tag and bytes, or why the message is malformed.
-fn run_task(task: &[u8]) -> Result<(i32, Vec<u8>), String> {
-    let Some(([id, entry, fn_word], arg)) = frames::split_words::<3>(task) else {
-        return Err(format!(
-            "a task message shorter than its {TASK_HEADER}-byte header"
-        ));
-    };
-    let call = Call {
-        entry: entry as i64,
-        fn_word,
-    };
-    let mut out = Vec::with_capacity(64);
-    frames::push_words(&mut out, &[id, 0]);
-    let began = Instant::now();
-    // SAFETY: the call comes from rank 0, which checked in the handshake that this rank runs
-    // the same build (`shipping` module docs).
-    let outcome = unsafe { shipping::run(call, arg, &mut out) };
-    let elapsed = began.elapsed().as_nanos() as u64;
-    out[8..16].copy_from_slice(&elapsed.to_le_bytes());
-    let failure = match outcome {
-        Ok(()) if out.len() <= crate::MAX_MESSAGE => return Ok((frames::DONE, out)),
-        Ok(()) => Failure::Serialization(format!(
-            "the result takes {} bytes, more than an MPI message holds ({} bytes)",
-            out.len(),
-            crate::MAX_MESSAGE
-        )),
-        Err(failure) => failure,
-    };
-    out.truncate(16);
-    if postcard::to_io(&failure, &mut out).is_err() || out.len() > crate::MAX_MESSAGE {
-        out.truncate(16);
-        let short = Failure::Serialization("the task's failure was too large to send".into());
-        postcard::to_io(&short, &mut out).map_err(|e| e.to_string())?;
+/// Replies to rank 0, one message per write.
+struct MpiOutput<'a, 'b> {
+    comm: &'a RefCell<&'b mut Comm>,
+}
+
+impl Write for MpiOutput<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.comm.borrow_mut().send(0, WIRE, buf.to_vec());
+        Ok(buf.len())
     }
-    Ok((frames::FAILED, out))
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }

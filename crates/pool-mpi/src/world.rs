@@ -1,7 +1,7 @@
 //! Entering MPI: [`init`] on every rank, the [`World`] guard on rank 0.
 //!
 //! MPI is owned by one thread per process, `cfutures-mpi`, which initialises it
-//! (`MPI_THREAD_FUNNELED`), runs the dispatcher (rank 0) or the worker loop (other ranks),
+//! (`MPI_THREAD_FUNNELED`), runs the MPI shell (rank 0) or the worker loop (other ranks),
 //! and finalises it. Rank 0's `main` goes on while the other ranks' `main` threads wait for
 //! their worker loop to end and then exit the process: user code after `init` runs on rank 0
 //! only.
@@ -17,9 +17,10 @@ use mpi::Threading;
 
 use crate::backoff::Backoff;
 use crate::comm::Comm;
-use crate::dispatcher::{self, Runtime};
-use crate::frames::{self, Hello};
-use crate::shipping::build_id;
+use cfutures_process::shell_kit::{self, Hello, PROTOCOL_VERSION, Ready, kind};
+
+use crate::frames::{HOST, WIRE};
+use crate::shell::{self, Runtime};
 use crate::worker;
 
 /// Exit code of the job when a rank runs another build.
@@ -167,7 +168,7 @@ fn mpi_thread(started: mpsc::Sender<Started>) {
             let hosts = handshake(&mut comm, host.clone());
             let runtime = Arc::new(Runtime::new(hosts, thread::current()));
             let _ = started.send(Started::Root(runtime.clone()));
-            dispatcher::run(&runtime, &mut comm);
+            shell::run(&runtime, &mut comm);
         } else {
             let _ = started.send(Started::Worker);
             worker::serve(&mut comm, &host);
@@ -186,46 +187,73 @@ fn mpi_thread(started: mpsc::Sender<Started>) {
     drop(universe); // MPI_Finalize, on the thread that initialised MPI
 }
 
-/// Rank 0's side of start-up: a `HELLO` from every worker rank, each checked to run this
-/// build. Returns the host of every rank.
+/// Rank 0's side of start-up: every worker rank names its host, then gets the process
+/// pool's handshake (HELLO with this build's content identity, which holds across machines)
+/// and must answer READY with the same identity. Returns the host of every rank; a rank
+/// running another build ends the job.
 fn handshake(comm: &mut Comm, host: String) -> Vec<String> {
     let size = comm.size();
+    let identity = shell_kit::content_build_id();
     let mut hosts = vec![String::new(); size];
     hosts[0] = host;
-    let mut missing = size - 1;
+    let mut hello = Vec::new();
+    let greeting = Hello {
+        protocol: PROTOCOL_VERSION,
+        build: identity.clone(),
+        max_frame: crate::MAX_MESSAGE as u32,
+        initializer: None,
+    };
+    shell_kit::push_message(&mut hello, kind::HELLO, &greeting, usize::MAX)
+        .expect("a hello always encodes");
+    let mut missing = 2 * (size - 1);
+    let mut ready = vec![false; size];
     let mut backoff = Backoff::default();
     while missing > 0 {
+        comm.progress();
         let Some(message) = comm.try_receive() else {
             backoff.snooze(false);
             continue;
         };
         let source = message.source;
-        if message.tag != frames::HELLO || !hosts[source].is_empty() {
+        let fail = |comm: &Comm, why: String| -> ! {
             comm.abort(
-                &format!("rank {source} sent tag {} during start-up", message.tag),
-                EXIT_IDENTITY,
-            );
-        }
-        let hello: Hello = postcard::from_bytes(&message.bytes).unwrap_or_else(|e| {
-            comm.abort(
-                &format!("rank {source} sent an unreadable hello: {e}"),
+                &format!("rank {source} (host {}): {why}", hosts[source]),
                 EXIT_IDENTITY,
             )
-        });
-        if &hello.build != build_id() {
-            comm.abort(
-                &format!(
-                    "rank {source} (host {}, pid {}) runs another build than rank 0 \
-                     ({:?} vs {:?}): every rank must run the same executable",
-                    hello.host,
-                    hello.pid,
-                    hello.build,
-                    build_id()
-                ),
-                EXIT_IDENTITY,
-            );
+        };
+        match message.tag {
+            HOST if source > 0 && hosts[source].is_empty() => {
+                hosts[source] = String::from_utf8_lossy(&message.bytes).into_owned();
+                comm.send(source, WIRE, hello.clone());
+            }
+            WIRE if source > 0 && !hosts[source].is_empty() && !ready[source] => {
+                let mut bytes = &message.bytes[..];
+                match shell_kit::split_frame(&mut bytes, crate::MAX_MESSAGE) {
+                    Ok(Some((kind::READY, payload))) => match shell_kit::decode::<Ready>(payload) {
+                        Ok(r) if r.protocol == PROTOCOL_VERSION && &r.build == identity => {}
+                        Ok(r) => fail(
+                            comm,
+                            format!(
+                                "runs another build than rank 0 ({:?} vs {identity:?}): every rank \
+                             must run the same executable",
+                                r.build
+                            ),
+                        ),
+                        Err(e) => fail(comm, format!("unreadable handshake reply: {e}")),
+                    },
+                    Ok(Some((kind::REJECTED, payload))) => fail(
+                        comm,
+                        format!(
+                            "refused the handshake: {}; every rank must run the same executable",
+                            shell_kit::decode::<String>(payload).unwrap_or_else(|e| e)
+                        ),
+                    ),
+                    _ => fail(comm, "sent an unexpected handshake reply".into()),
+                }
+                ready[source] = true;
+            }
+            tag => fail(comm, format!("sent tag {tag} during start-up")),
         }
-        hosts[source] = hello.host;
         missing -= 1;
     }
     hosts

@@ -24,8 +24,9 @@ fn main() -> std::process::ExitCode {
 /// Outside MPI: starts the jobs and judges them.
 #[cfg(feature = "mpi")]
 mod launcher {
-    use std::io::Read;
+    use std::io::{Read, Write};
     use std::os::unix::process::CommandExt;
+    use std::path::PathBuf;
     use std::process::{Command, ExitCode, ExitStatus, Stdio};
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
@@ -46,11 +47,22 @@ mod launcher {
 
     fn mpirun(ranks: usize, mode: &str, deadline: Duration) -> Outcome {
         let exe = std::env::current_exe().expect("the test's own path");
+        mpirun_apps(&[(ranks, exe)], mode, deadline)
+    }
+
+    /// An MPMD job: `ranks` copies of each program in turn (rank 0 is the first's), each given
+    /// `mode`.
+    fn mpirun_apps(apps: &[(usize, PathBuf)], mode: &str, deadline: Duration) -> Outcome {
         let began = Instant::now();
-        let mut child = Command::new("mpirun")
-            .args(["--oversubscribe", "-n", &ranks.to_string()])
-            .arg(exe)
-            .arg(mode)
+        let mut command = Command::new("mpirun");
+        command.arg("--oversubscribe");
+        for (i, (ranks, exe)) in apps.iter().enumerate() {
+            if i > 0 {
+                command.arg(":");
+            }
+            command.args(["-n", &ranks.to_string()]).arg(exe).arg(mode);
+        }
+        let mut child = command
             .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
             .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
             .stdin(Stdio::null())
@@ -174,6 +186,28 @@ mod launcher {
             && single.stdout.contains("single rank refused");
         judge("a_world_of_one_rank_is_a_typed_error", refused, &single);
 
+        // The build identity is the executable's content: a byte-identical copy elsewhere (as
+        // on another host of `--hostfile`) serves; a copy one byte longer is another build.
+        let exe = std::env::current_exe().expect("the test's own path");
+        let copy = exe.with_extension(format!("copy-{}", std::process::id()));
+        std::fs::copy(&exe, &copy).expect("copy the test binary");
+        let same = mpirun_apps(&[(1, exe.clone()), (2, copy.clone())], "--copy", DEADLINE);
+        let served =
+            same.status.is_some_and(|s| s.success()) && same.stdout.contains("copy served");
+        judge("an_identical_copy_elsewhere_serves", served, &same);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&copy)
+            .and_then(|mut f| f.write_all(b"\0"))
+            .expect("lengthen the copy");
+        let other = mpirun_apps(&[(1, exe), (1, copy.clone())], "--copy", DEATH_DEADLINE);
+        let refused = other.status.is_some_and(|s| !s.success())
+            && other
+                .stderr
+                .contains("every rank must run the same executable");
+        judge("another_build_ends_the_job_with_a_message", refused, &other);
+        let _ = std::fs::remove_file(&copy);
+
         println!("{passed} passed, {failed} failed");
         if failed == 0 {
             ExitCode::SUCCESS
@@ -192,6 +226,7 @@ mod ranks {
     use cfutures_core::{Error, Future, Shutdown};
     use cfutures_helpers::{Executor, MapOptions, ReturnWhen, as_completed, wait};
     use cfutures_mpi::{MpiPoolExecutor, World};
+    use cfutures_test_support::{PRIMES, PRIMES_EXPECTED, is_prime};
     use cfutures_thread::ThreadPoolExecutor;
 
     fn double(x: u64) -> u64 {
@@ -446,23 +481,17 @@ mod ranks {
         )
     }
 
-    /// The generic function: written once against the trait.
+    /// The generic function, the seed's primes written once against the trait
+    /// (submit, `as_completed`, `map` in order, shutdown): the local pools run it unchanged.
     fn primes_on<E: Executor>(executor: &E) -> Result<Vec<bool>, Error> {
-        fn is_prime(n: u64) -> bool {
-            n > 1
-                && (2..)
-                    .take_while(|d| d * d <= n)
-                    .all(|d| !n.is_multiple_of(d))
-        }
-        let numbers = [2u64, 15, 97, 1_000_003];
-        let futures: Vec<_> = numbers
+        let futures: Vec<_> = PRIMES
             .iter()
             .map(|&n| executor.submit(is_prime, n))
             .collect::<Result<_, _>>()?;
         let completed = as_completed(futures.clone(), None).count();
-        assert_eq!(completed, numbers.len());
+        assert_eq!(completed, PRIMES.len());
         let mapped: Vec<bool> = executor
-            .map(is_prime, numbers, MapOptions::new())?
+            .map(is_prime, PRIMES, MapOptions::new())?
             .collect::<Result<_, _>>()?;
         executor.shutdown(Shutdown::WAIT);
         let submitted: Vec<bool> = futures.iter().map(|f| *f.result().unwrap()).collect();
@@ -473,11 +502,54 @@ mod ranks {
     fn the_executor_trait(_: &World) -> Result<(), String> {
         let pool = MpiPoolExecutor::builder().build().unwrap();
         let got = primes_on(&pool).map_err(|e| e.to_string())?;
-        check(got == [true, false, true, true], || format!("{got:?}"))?;
+        check(got == PRIMES_EXPECTED, || format!("{got:?}"))?;
         check(
             pool.submit(double, 1).unwrap_err() == Error::ShutDown,
             || "after shutdown".into(),
         )
+    }
+
+    fn map_unordered_yields_every_index_once(_: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::builder().build().unwrap();
+        let items = (0..200u64).map(|i| if i == 0 { 50 } else { i % 3 });
+        let mut got: Vec<(usize, u64)> = pool
+            .map_unordered(sleep_ms, items, MapOptions::new().chunksize(8))
+            .unwrap()
+            .map(|(index, result)| result.map(|value| (index, value)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        got.sort_unstable();
+        let want: Vec<(usize, u64)> = (0..200u64)
+            .map(|i| (i as usize, if i == 0 { 50 } else { i % 3 }))
+            .collect();
+        check(got == want, || format!("{got:?}"))?;
+        let err = pool
+            .map_unordered(square, 0..3u64, MapOptions::new().chunksize(0))
+            .err();
+        check(matches!(err, Some(Error::InvalidArgument(_))), || {
+            format!("{err:?}")
+        })
+    }
+
+    fn executors_share_the_ranks(_: &World) -> Result<(), String> {
+        // Two executors on the same ranks at once: each rank's replies are split between them
+        // by task id, and shutting one down leaves the other serving.
+        let a = MpiPoolExecutor::builder().build().unwrap();
+        let b = MpiPoolExecutor::new(2).unwrap();
+        let fa: Vec<_> = (0..500u64).map(|i| a.submit(double, i).unwrap()).collect();
+        let fb: Vec<_> = (0..500u64).map(|i| b.submit(square, i).unwrap()).collect();
+        a.shutdown(Shutdown::WAIT);
+        let after = b.submit(square, 9).unwrap();
+        for (i, (x, y)) in fa.iter().zip(&fb).enumerate() {
+            let i = i as u64;
+            check(
+                x.result() == Ok(&(2 * i)) && y.result() == Ok(&(i * i)),
+                || format!("task {i}: {:?} {:?}", x.result(), y.result()),
+            )?;
+        }
+        check(after.result() == Ok(&81), || {
+            format!("{:?}", after.result())
+        })
     }
 
     const CASES: &[(&str, Case)] = &[
@@ -494,6 +566,11 @@ mod ranks {
         ("shutdown_semantics", shutdown_semantics),
         ("mixed_with_a_thread_pool", mixed_with_a_thread_pool),
         ("the_executor_trait", the_executor_trait),
+        (
+            "map_unordered_yields_every_index_once",
+            map_unordered_yields_every_index_once,
+        ),
+        ("executors_share_the_ranks", executors_share_the_ranks),
     ];
 
     pub(crate) fn main() -> ExitCode {
@@ -541,6 +618,20 @@ mod ranks {
                 let _running = pool.submit(sleep_ms, 60_000).unwrap();
                 std::mem::forget(pool);
                 panic!("rank 0 fails while a task runs");
+            }
+            "--copy" => {
+                let pool = MpiPoolExecutor::builder().build().unwrap();
+                let got: Vec<u64> = pool
+                    .map(double, 0..20u64, 3)
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                if got == (0..20u64).map(double).collect::<Vec<_>>() {
+                    println!("copy served");
+                }
+                drop(pool);
+                drop(world);
+                ExitCode::SUCCESS
             }
             "--single-rank" => {
                 match MpiPoolExecutor::builder().build() {

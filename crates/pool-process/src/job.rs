@@ -11,10 +11,10 @@ use serde::{Deserialize, Deserializer};
 use crate::wire::Failure;
 
 /// The done-callbacks of a future just completed, to run off the thread that reads replies.
-pub(crate) type Callbacks = Box<dyn FnOnce() + Send>;
+pub type Callbacks = Box<dyn FnOnce() + Send>;
 
 /// What the pool keeps for a task it has not completed yet.
-pub(crate) trait Job: Send {
+pub trait Job: Send {
     /// Marks the future running before it is sent to a worker; false if it was cancelled
     /// meanwhile (then it is not sent), like Python's `set_running_or_notify_cancel`.
     fn start(&self) -> bool;
@@ -64,8 +64,9 @@ impl crate::dispatch::Job for Box<dyn Job> {
 }
 
 /// A task whose value decodes as `R`.
-pub(crate) struct Pending<R> {
-    pub(crate) promise: Promise<R>,
+pub struct Pending<R> {
+    /// The future's promise.
+    pub promise: Promise<R>,
 }
 
 impl<R: DeserializeOwned + Send + Sync + 'static> Job for Pending<R> {
@@ -89,8 +90,9 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for Pending<R> {
 }
 
 /// A `map` chunk: the worker sends one result or failure per item.
-pub(crate) struct ChunkPending<R> {
-    pub(crate) promise: Promise<Vec<Result<R, Error>>>,
+pub struct ChunkPending<R> {
+    /// The future's promise.
+    pub promise: Promise<Vec<Result<R, Error>>>,
 }
 
 impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {

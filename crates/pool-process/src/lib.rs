@@ -66,7 +66,8 @@
 //!    functions of this crate, the crate version, the wire protocol version) with its own and
 //!    refuses to serve on any difference; the parent checks the worker's answer too. Workers
 //!    are started from `/proc/self/exe`, which names the parent's image even if the file was
-//!    replaced on disk since.
+//!    replaced on disk since. (The MPI shell, whose workers may run a copy of the binary on
+//!    another machine, compares `content_build_id` instead: size and hash of the bytes.)
 //! 2. **Same image.** Before sending an offset the parent asks the dynamic loader (`dladdr`)
 //!    which loaded object holds the entry point (and the function pointer, if one is sent),
 //!    and refuses with [`Error::InvalidArgument`](cfutures_core::Error::InvalidArgument) unless it is the object holding the anchor:
@@ -114,18 +115,24 @@
 //! 1. owns one [`Dispatcher`](dispatch::Dispatcher) behind a lock, and carries out every
 //!    [`Effects`](dispatch::Effects) a transition returns, in order, after releasing the lock;
 //! 2. on `Spawn(id)` starts a worker that runs this same binary and calls
-//!    `shell_kit::serve` over a byte transport (worker side), does the handshake (HELLO
-//!    with `shell_kit::build_id`, expects READY), then calls `started` and `ready`;
+//!    `shell_kit::serve` over a byte transport (worker side; `serve_as` chooses the identity
+//!    to require and the name a task's panic text starts with), does the handshake (HELLO
+//!    with `shell_kit::build_id`, or `content_build_id` across machines, expects READY), then
+//!    calls `started` and `ready`;
 //! 3. on `Flush(id)` writes what `take_outbox(id, ..)` returns until it returns `None`;
-//! 4. reads reply frames with `shell_kit::FrameReader`, passes their headers to `replied`
+//! 4. reads reply frames with `shell_kit::FrameReader` (or `split_frame` from a buffer that
+//!    arrived whole), passes their headers to `replied`
 //!    and settles the returned jobs with the frames' bodies, in order;
 //! 5. learns each worker's end from the worker itself (not only end of file) and reports it
 //!    with `ended`, including the started-task counter if it has one and any LAST_WORDS;
 //! 6. honours `Signal`, `Rearm`/`timer_of`/`timer_expired`, `Fail`, `Cancel`, `Discard`,
-//!    and `Forget`.
+//!    and `Forget`, settling jobs with the `Pending`/`ChunkPending` records and running
+//!    their done-callbacks on a `Delivery`.
 
 #[cfg(target_os = "linux")]
 mod builder;
+#[cfg(target_os = "linux")]
+mod delivery;
 pub mod dispatch;
 #[cfg(target_os = "linux")]
 mod entry;
@@ -168,16 +175,17 @@ pub use unsupported::{ProcessPoolBuilder, ProcessPoolExecutor};
 #[doc(hidden)]
 #[cfg(target_os = "linux")]
 pub mod shell_kit {
+    pub use crate::delivery::Delivery;
     pub use crate::dispatch::*;
     pub use crate::entry::{chunk_call, init_call, task_call};
-    pub use crate::identity::build_id;
-    pub use crate::job::failure_error;
+    pub use crate::identity::{build_id, content_build_id};
+    pub use crate::job::{Callbacks, ChunkPending, Job as PendingJob, Pending, failure_error};
     pub use crate::wire::{
         BuildId, Call, Failure, Frame, FrameError, FrameReader, Hello, PROTOCOL_VERSION,
         REPLY_HEADER, Ready, begin_frame, decode, end_frame, kind, push_message, push_stop,
-        split_words,
+        split_frame, split_words,
     };
-    pub use crate::worker::serve;
+    pub use crate::worker::{serve, serve_as};
 }
 
 /// Enters worker mode if this process was started as a worker; returns at once otherwise.

@@ -286,6 +286,36 @@ impl<R: Read> FrameReader<R> {
     }
 }
 
+/// Takes the first whole frame off `bytes` (a buffer of frames received at once, as the MPI
+/// shell gets them): its kind and payload. `Ok(None)` when `bytes` is empty; a frame cut
+/// short is [`FrameError::Truncated`].
+pub fn split_frame<'a>(
+    bytes: &mut &'a [u8],
+    limit: usize,
+) -> Result<Option<(u8, &'a [u8])>, FrameError> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if bytes.len() < LEN_BYTES {
+        return Err(FrameError::Truncated);
+    }
+    let mut len_bytes = [0u8; LEN_BYTES];
+    len_bytes.copy_from_slice(&bytes[..LEN_BYTES]);
+    let len = u32::from_le_bytes(len_bytes) as usize;
+    if len == 0 {
+        return Err(FrameError::Empty);
+    }
+    if len > limit {
+        return Err(FrameError::TooLarge { len, limit });
+    }
+    if bytes.len() < LEN_BYTES + len {
+        return Err(FrameError::Truncated);
+    }
+    let (frame, rest) = bytes.split_at(LEN_BYTES + len);
+    *bytes = rest;
+    Ok(Some((frame[LEN_BYTES], &frame[LEN_BYTES + 1..])))
+}
+
 /// Starts a frame of `kind` at the end of `out`; returns its start for [`end_frame`].
 pub fn begin_frame(out: &mut Vec<u8>, kind: u8) -> usize {
     let start = out.len();
@@ -360,6 +390,32 @@ mod tests {
             out.push((frame.kind, reader.bytes(frame.payload).to_vec()));
         }
         Ok(out)
+    }
+
+    #[test]
+    fn split_frame_takes_the_frames_of_a_buffer_and_refuses_a_cut_one() {
+        let bytes = encode(&[(kind::TASK, vec![1, 2, 3]), (kind::STOP, vec![])]);
+        let mut rest = &bytes[..];
+        assert_eq!(
+            split_frame(&mut rest, 1 << 20).unwrap(),
+            Some((kind::TASK, &[1u8, 2, 3][..]))
+        );
+        assert_eq!(
+            split_frame(&mut rest, 1 << 20).unwrap(),
+            Some((kind::STOP, &[][..]))
+        );
+        assert_eq!(split_frame(&mut rest, 1 << 20).unwrap(), None);
+        let mut cut = &bytes[..bytes.len() - 1];
+        split_frame(&mut cut, 1 << 20).unwrap();
+        assert!(matches!(
+            split_frame(&mut cut, 1 << 20),
+            Err(FrameError::Truncated)
+        ));
+        let mut big = &bytes[..];
+        assert!(matches!(
+            split_frame(&mut big, 2),
+            Err(FrameError::TooLarge { .. })
+        ));
     }
 
     fn encode(frames: &[(u8, Vec<u8>)]) -> Vec<u8> {

@@ -25,7 +25,7 @@ use crate::entry;
 use crate::identity::build_id;
 use crate::started;
 use crate::wire::{
-    self, Call, Failure, FrameReader, Hello, PROTOCOL_VERSION, REPLY_HEADER, Ready, kind,
+    self, BuildId, Call, Failure, FrameReader, Hello, PROTOCOL_VERSION, REPLY_HEADER, Ready, kind,
 };
 
 /// The environment variable that puts a process in worker mode:
@@ -143,11 +143,27 @@ fn serve_fds(input: RawFd, output: RawFd, started: Option<&AtomicU64>, limit: us
 /// counter, where the shell provides one (R7 of `dispatch.rs`).
 pub fn serve(
     input: impl Read,
-    mut output: impl Write,
+    output: impl Write,
     started: Option<&AtomicU64>,
     limit: usize,
 ) -> i32 {
-    install_panic_hook();
+    let name = format!("worker process {}", std::process::id());
+    serve_as(input, output, started, limit, build_id(), name)
+}
+
+/// [`serve`] for another shell: `identity` is the build identity to require of the parent
+/// (the MPI shell uses [`content_build_id`](crate::identity::content_build_id), which holds
+/// across machines), and `name` starts the text of a task's panic ("MPI rank 3 (host h, pid
+/// 42)" in place of "worker process 42").
+pub fn serve_as(
+    input: impl Read,
+    mut output: impl Write,
+    started: Option<&AtomicU64>,
+    limit: usize,
+    identity: &BuildId,
+    name: String,
+) -> i32 {
+    install_panic_hook(name);
 
     // The limit comes with the worker variable, so even the hello (which carries the
     // initializer's argument) is held to it.
@@ -177,13 +193,12 @@ pub fn serve(
             ),
         );
     }
-    if &hello.build != build_id() {
+    if &hello.build != identity {
         return refuse(
             &mut output,
             format!(
                 "the worker is not the parent's build (parent {:?}, worker {:?})",
-                hello.build,
-                build_id()
+                hello.build, identity
             ),
         );
     }
@@ -201,7 +216,7 @@ pub fn serve(
     }
     let ready = Ready {
         protocol: PROTOCOL_VERSION,
-        build: build_id().clone(),
+        build: identity.clone(),
         pid: std::process::id(),
     };
     if wire::push_message(&mut out, kind::READY, &ready, limit).is_err()
@@ -362,7 +377,7 @@ pub(crate) fn catch_task<T>(f: impl FnOnce() -> T) -> Result<T, Failure> {
 /// Records where a task panicked and its backtrace instead of printing them: like Python,
 /// the error travels to the parent inside the future. Panics elsewhere (threads a task
 /// started) are printed as usual.
-fn install_panic_hook() {
+fn install_panic_hook(name: String) {
     let default = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         if !IN_TASK.with(Cell::get) {
@@ -373,10 +388,7 @@ fn install_panic_hook() {
             .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
             .unwrap_or_default();
         let backtrace = Backtrace::force_capture();
-        let text = format!(
-            "worker process {} panicked{location}\nstack backtrace:\n{backtrace}",
-            std::process::id(),
-        );
+        let text = format!("{name} panicked{location}\nstack backtrace:\n{backtrace}");
         if cfg!(panic = "abort") {
             // The process dies when the hook returns: say what happened first, on stderr
             // (as Rust's default hook would, naming the thread, which Rust cannot name
