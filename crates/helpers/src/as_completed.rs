@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use cfutures_core::executor::WaitTarget;
 use cfutures_core::{Error, Future, WakerKey};
 
-use crate::deadline::{deadline_after, time_left};
+use crate::deadline::time_left;
 use crate::distinct::distinct;
 use crate::ready::{Ready, slot_waker, watch_limit};
 use crate::timer::Timer;
+use cfutures_core::executor::deadline_after;
 
 /// Yields each distinct future of `futures` once, as it completes: first those already done
 /// when this is called (in the order given), then the others in the order they finish or are
@@ -78,7 +79,7 @@ pub fn as_completed<T, I>(futures: I, timeout: Option<Duration>) -> AsCompleted<
 where
     I: IntoIterator<Item = Future<T>>,
 {
-    let deadline = deadline_after(timeout);
+    let deadline = timeout.and_then(deadline_after);
     AsCompleted::new(distinct(futures), deadline)
 }
 

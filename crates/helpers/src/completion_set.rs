@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use cfutures_core::{Error, Future};
 
-use crate::deadline::deadline_after;
 use crate::watch_set::{Shared, WatchSet};
+use cfutures_core::executor::deadline_after;
 
 /// A set of futures, from any executors, that yields each one once as it completes, and that
 /// can grow while it is drained: [`as_completed`](crate::as_completed) for a set that is not
@@ -198,7 +198,7 @@ impl<T> CompletionSet<T> {
     /// assert_eq!(set.next_timeout(Duration::ZERO), Ok(Some(future)));
     /// ```
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Future<T>>, Error> {
-        let deadline = deadline_after(Some(timeout));
+        let deadline = deadline_after(timeout);
         loop {
             if let Some((future, ())) = self.set.try_next() {
                 return Ok(Some(future));

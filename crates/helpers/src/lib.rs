@@ -82,7 +82,6 @@ mod map_unordered;
 mod options;
 mod ordered;
 mod ready;
-mod sync;
 mod timer;
 mod units;
 mod unordered;

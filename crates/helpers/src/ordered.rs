@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use cfutures_core::Error;
 
-use crate::deadline::{deadline_after, time_left};
+use crate::deadline::time_left;
 use crate::options::MapOptions;
 use crate::units::{Source, Unit, take_outcome};
+use cfutures_core::executor::deadline_after;
 
 /// What the engine hands over next.
 pub(crate) enum Step<U> {
@@ -46,7 +47,7 @@ impl<Src: Source<Output = U>, U> Ordered<Src, U> {
             source: Some(source),
             in_flight: VecDeque::new(),
             buffersize: options.get_buffersize(),
-            deadline: deadline_after(options.get_timeout()),
+            deadline: options.get_timeout().and_then(deadline_after),
             submitted: 0,
             yielded: 0,
             started: false,

@@ -15,7 +15,7 @@ use cfutures_core::Error;
 use cfutures_core::executor::{MAX_AWAITED, WaitTarget, WaitsFor, while_blocked};
 
 use crate::deadline::park_until;
-use crate::sync::lock;
+use cfutures_core::executor::lock;
 
 /// Who to tell about the next push.
 enum Consumer {

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use cfutures_core::Error;
 
-use crate::deadline::deadline_after;
 use crate::options::MapOptions;
 use crate::units::{Source, take_outcome};
 use crate::watch_set::WatchSet;
+use cfutures_core::executor::deadline_after;
 
 /// Which input items one submission covers.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +60,7 @@ impl<Src: Source<Output = U>, U> Unordered<Src, U> {
             refused: None,
             expired: VecDeque::new(),
             buffersize: options.get_buffersize(),
-            deadline: deadline_after(options.get_timeout()),
+            deadline: options.get_timeout().and_then(deadline_after),
             pulled: 0,
             yielded: 0,
             started: false,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use cfutures_core::{Future, State};
 
 use crate::as_completed::AsCompleted;
-use crate::deadline::deadline_after;
 use crate::distinct::distinct;
+use cfutures_core::executor::deadline_after;
 
 /// When [`wait`] returns, like Python's `return_when` constants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -94,7 +94,7 @@ pub fn wait<T, I>(
 where
     I: IntoIterator<Item = Future<T>>,
 {
-    let deadline = deadline_after(timeout);
+    let deadline = timeout.and_then(deadline_after);
     let futures = distinct(futures);
 
     let pending: Vec<Future<T>> = futures.iter().filter(|f| !f.done()).cloned().collect();

@@ -27,7 +27,7 @@ use cfutures_core::executor::{MAX_AWAITED, WaitTarget, in_task};
 use cfutures_core::{Future, WakerKey};
 
 use crate::ready::{Ready, slot_waker};
-use crate::sync::lock;
+use cfutures_core::executor::lock;
 
 /// The part of the set that inserters share with the consumer.
 pub(crate) struct Shared<T, K> {
