@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 use cfutures_core::{Error, Future, Promise};
 
 use crate::dispatch::{
-    Dispatcher, Effect, Effects, End, EndCause, Policy, Reply, Signal, TERMINATE_GRACE, Task,
-    WorkerId,
+    Deadline, Dispatcher, Effect, Effects, End, EndCause, Policy, Reply, Signal, TERMINATE_GRACE,
+    Task, WorkerId,
 };
 use crate::identity::build_id;
 use crate::job::{Callbacks, Job, failure_error};
@@ -55,6 +55,8 @@ pub(crate) struct Config {
     pub(crate) max_tasks_per_child: Option<usize>,
     pub(crate) initializer: Option<(Call, Vec<u8>)>,
     pub(crate) max_frame: usize,
+    /// The time limit of a task submitted without one of its own (R15).
+    pub(crate) task_timeout: Option<Duration>,
 }
 
 type Machine = Dispatcher<Box<dyn Job>>;
@@ -120,15 +122,18 @@ impl Inner {
 
     /// Encodes a task frame and queues it; the future completes with the worker's answer.
     /// `job` wraps the future's promise in the record that decodes the worker's answer.
+    /// `timeout` counts from now (R15).
     pub(crate) fn submit_encoded<T, E>(
         self: &Arc<Self>,
         call: Call,
+        timeout: Option<Duration>,
         encode: E,
         job: fn(Promise<T>) -> Box<dyn Job>,
     ) -> Result<Future<T>, Error>
     where
         E: FnOnce(&mut Vec<u8>) -> postcard::Result<()>,
     {
+        let deadline = timeout.and_then(|after| Deadline::after(Instant::now(), after));
         let id = self.next_task.fetch_add(1, Ordering::Relaxed);
         let mut frame = Vec::with_capacity(64);
         let start = wire::begin_frame(&mut frame, kind::TASK);
@@ -149,6 +154,7 @@ impl Inner {
             frame,
             job: job(promise),
             claimed: false,
+            deadline,
         };
         let submitted = lock(&self.locked).machine.submit(task);
         match submitted {
@@ -483,6 +489,8 @@ fn monitor(inner: Arc<Inner>, id: WorkerId) {
     let fx = {
         let mut st = lock(&inner.locked);
         st.io.insert(id, Arc::clone(&io));
+        // The queue's deadlines may already concern it (R15).
+        *lock(&io.timer) = st.machine.timer_of(id);
         st.machine.started(id, capacity, Instant::now())
     };
     inner.carry_out(fx);
