@@ -175,7 +175,8 @@ impl ProcessPoolExecutor {
         self.inner.submit_encoded(
             call,
             limit,
-            |out| postcard::to_io(&arg, out).map(drop),
+            // `move`: the argument is dropped once encoded (one copy less alive).
+            move |out| crate::codec::encode(&arg, out),
             |promise| Box::new(Pending { promise }),
         )
     }

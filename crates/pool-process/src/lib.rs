@@ -126,6 +126,8 @@
 
 #[cfg(target_os = "linux")]
 mod builder;
+#[cfg(target_os = "linux")]
+mod codec;
 pub mod dispatch;
 #[cfg(target_os = "linux")]
 mod entry;

@@ -46,6 +46,9 @@ use crate::wire::{
 /// An outbox buffer larger than this is not kept for reuse (a 100 MiB argument must not stay
 /// resident until the pool is dropped).
 const KEEP_BUFFER: usize = 1 << 20;
+/// An outbox at least this large is written by a thread of its own, so `submit` (or a
+/// monitor) never waits while a worker reads a large argument.
+const BACKGROUND_WRITE: usize = 1 << 20;
 /// How long a worker that closed its reply pipe may take to exit before it is killed.
 const EOF_GRACE: Duration = Duration::from_secs(2);
 
@@ -224,9 +227,13 @@ impl Inner {
         }
     }
 
-    /// Writes `id`'s outbox until it stays empty (R4).
+    /// Writes `id`'s outbox until it stays empty (R4). A large outbox is handed, with the
+    /// writer's role, to a thread of its own.
     fn flush(self: &Arc<Self>, id: WorkerId) {
-        let mut spare = Vec::new();
+        self.flush_from(id, Vec::new(), false);
+    }
+
+    fn flush_from(self: &Arc<Self>, id: WorkerId, mut spare: Vec<u8>, background: bool) {
         loop {
             let (buffer, io) = {
                 let mut st = lock(&self.locked);
@@ -235,6 +242,28 @@ impl Inner {
                     None => return,
                 }
             };
+            if !background && buffer.len() >= BACKGROUND_WRITE {
+                let inner = Arc::clone(self);
+                let writer = std::thread::Builder::new()
+                    .name("cfutures-writer".into())
+                    .spawn(move || {
+                        let written = io.is_some_and(|io| write_watched(&io, &buffer));
+                        if !written {
+                            let fx = lock(&inner.locked).machine.write_failed(id);
+                            inner.carry_out(fx);
+                        }
+                        inner.flush_from(id, Vec::new(), true);
+                    });
+                if writer.is_err() {
+                    // No thread for it (the buffer went with the closure): R14, the worker
+                    // is killed and R7 resends what it had not started.
+                    let fx = lock(&self.locked).machine.write_failed(id);
+                    self.carry_out(fx);
+                    spare = Vec::new();
+                    continue;
+                }
+                return;
+            }
             let written = io.is_some_and(|io| write_watched(&io, &buffer));
             if !written {
                 // R14
