@@ -11,6 +11,8 @@
 
 use std::any::Any;
 
+use crate::wire::reserve_huge;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -43,18 +45,20 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(bytes: &[u8]) -> postcard::R
     let mut slot: Option<T> = None;
     let any: &mut dyn Any = &mut slot;
     if let Some(slot) = any.downcast_mut::<Option<Vec<u8>>>() {
-        *slot = Some(raw(bytes, 1)?.to_vec());
+        *slot = Some(copied(raw(bytes, 1)?));
     } else if let Some(slot) = any.downcast_mut::<Option<String>>() {
         let text =
             std::str::from_utf8(raw(bytes, 1)?).map_err(|_| postcard::Error::DeserializeBadUtf8)?;
-        *slot = Some(text.to_owned());
+        *slot = String::from_utf8(copied(text.as_bytes())).ok();
     } else if let Some(slot) = any.downcast_mut::<Option<Vec<f64>>>() {
         let body = raw(bytes, 8)?;
-        *slot = Some(
+        let mut v = Vec::new();
+        reserve_huge(&mut v, body.len() / 8);
+        v.extend(
             body.chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
-                .collect(),
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())),
         );
+        *slot = Some(v);
     } else if let Some(slot) = any.downcast_mut::<Option<Vec<f32>>>() {
         let body = raw(bytes, 4)?;
         *slot = Some(
@@ -70,7 +74,7 @@ pub(crate) fn decode<T: DeserializeOwned + 'static>(bytes: &[u8]) -> postcard::R
 
 /// Writes the element count, as postcard does, then the `body_len` bytes of the body.
 fn push_raw(out: &mut Vec<u8>, count: usize, body_len: usize, body: impl FnOnce(&mut Vec<u8>)) {
-    out.reserve(10 + body_len);
+    reserve_huge(out, 10 + body_len);
     push_varint(out, count as u64);
     body(out);
 }
@@ -85,6 +89,13 @@ fn raw(bytes: &[u8], size: usize) -> postcard::Result<&[u8]> {
         .filter(|&len| len == body.len() as u64)
         .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
     Ok(&body[..len as usize])
+}
+
+fn copied(bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    reserve_huge(&mut v, bytes.len());
+    v.extend_from_slice(bytes);
+    v
 }
 
 fn push_varint(out: &mut Vec<u8>, mut n: u64) {

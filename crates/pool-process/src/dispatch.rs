@@ -870,6 +870,7 @@ impl<J: Job> Dispatcher<J> {
                 continue;
             }
             let w = &mut self.workers[index];
+            wire::reserve_huge(&mut w.outbox, bytes);
             w.outbox.extend_from_slice(&task.frame);
             w.in_flight_bytes += bytes;
             w.sent += 1;
