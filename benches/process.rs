@@ -1,10 +1,11 @@
-//! P1-P3 on the process pool, against procspawn's pool (the Rust crate that re-executes the
+//! P1-P5 on the process pool, against procspawn's pool (the Rust crate that re-executes the
 //! program for its workers, as cfutures does) and sequential code. Worker processes of both
 //! are this bench binary re-executed, so `main` enters either worker mode first, before
 //! criterion parses anything. procspawn has no `map`: its P2 row spawns one job per chunk and
 //! joins them in order, which is what a map does.
 //!
-//! The CPython rows come from `python_baseline.py`.
+//! The CPython rows come from `python_baseline.py`. P4's floor is 100 MiB through two native
+//! pipe hops (`head -c 104857600 /dev/zero | cat | cat`), timed in the same run.
 
 mod common;
 
@@ -14,7 +15,7 @@ use std::io::Write;
 use cfutures::Shutdown;
 use cfutures::process::ProcessPoolExecutor;
 use common::{Cost, P2_ITEMS, PRIMES, PRIMES_EXPECTED, configure, cores, is_prime};
-use criterion::{Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput};
 
 fn noop(_: ()) {}
 
@@ -24,6 +25,23 @@ fn identity(n: u64) -> u64 {
 
 fn identity_chunk(chunk: Vec<u64>) -> Vec<u64> {
     chunk
+}
+
+/// P4's payload: 100 MiB.
+const P4_BYTES: usize = 100 << 20;
+/// P5's payload: this many small structs.
+const P5_ITEMS: u32 = 1_000_000;
+
+/// P5's small struct (CPython's peer is a tuple of an int and two floats).
+#[derive(serde::Serialize, serde::Deserialize, Clone, PartialEq, Debug)]
+struct Point {
+    id: u32,
+    x: f64,
+    y: f64,
+}
+
+fn echo<T>(value: T) -> T {
+    value
 }
 
 fn procspawn_pool() -> procspawn::Pool {
@@ -159,6 +177,69 @@ fn p3(c: &mut Criterion) {
     group.finish();
 }
 
+/// P4: a 100 MiB `Vec<u8>` argument and result, one task's round trip; beside it the native
+/// two-hop pipe floor.
+fn p4(c: &mut Criterion) {
+    let mut group = c.benchmark_group("P4");
+    configure(&mut group, Cost::Heavy);
+    group.throughput(Throughput::Bytes(P4_BYTES as u64));
+    let pool = ProcessPoolExecutor::new(1).expect("process pool");
+    pool.submit(noop, ()).unwrap().result().unwrap();
+    let payload = vec![7u8; P4_BYTES];
+    group.bench_function("cfutures", |b| {
+        // The caller's own copy is made outside the timing: CPython's row copies nothing.
+        b.iter_batched(
+            || payload.clone(),
+            |payload| {
+                let back = pool.submit(echo::<Vec<u8>>, payload).unwrap();
+                assert_eq!(back.result().unwrap().len(), P4_BYTES);
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    drop(pool);
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "head -c {P4_BYTES} /dev/zero | cat | cat > /dev/null"
+                ))
+                .status()
+                .expect("sh");
+            assert!(status.success());
+        });
+    });
+    group.finish();
+}
+
+/// P5: a `Vec` of 1M small serde structs as argument and result, one task's round trip.
+fn p5(c: &mut Criterion) {
+    let mut group = c.benchmark_group("P5");
+    configure(&mut group, Cost::Heavy);
+    group.throughput(Throughput::Elements(u64::from(P5_ITEMS)));
+    let pool = ProcessPoolExecutor::new(1).expect("process pool");
+    pool.submit(noop, ()).unwrap().result().unwrap();
+    let points: Vec<Point> = (0..P5_ITEMS)
+        .map(|i| Point {
+            id: i,
+            x: f64::from(i),
+            y: -f64::from(i),
+        })
+        .collect();
+    group.bench_function("cfutures", |b| {
+        b.iter_batched(
+            || points.clone(),
+            |points| {
+                let back = pool.submit(echo::<Vec<Point>>, points).unwrap();
+                assert_eq!(back.result().unwrap().len(), P5_ITEMS as usize);
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
 fn main() {
     cfutures::process::init();
     procspawn::init();
@@ -166,5 +247,7 @@ fn main() {
     p1(&mut criterion);
     p2(&mut criterion);
     p3(&mut criterion);
+    p4(&mut criterion);
+    p5(&mut criterion);
     criterion.final_summary();
 }

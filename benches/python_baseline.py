@@ -153,6 +153,34 @@ def p3(workers, quick):
     return {"median_ns": median_ns(run, reps=1 if quick else 3, warmup=0)}
 
 
+P4_BYTES = 100 << 20
+P5_ITEMS = 1_000_000
+
+
+def p4(workers, quick):
+    # 100 MiB of bytes as argument and result, one task's round trip.
+    data = bytes(P4_BYTES)
+    with cf.ProcessPoolExecutor(max_workers=1) as ex:
+        ex.submit(noop).result()
+
+        def run():
+            assert len(ex.submit(identity, data).result()) == P4_BYTES
+
+        return {"median_ns": median_ns(run, reps=3 if quick else 5)}
+
+
+def p5(workers, quick):
+    # P5's structs as tuples: 1M (int, float, float), pickled both ways.
+    points = [(i, float(i), -float(i)) for i in range(P5_ITEMS)]
+    with cf.ProcessPoolExecutor(max_workers=1) as ex:
+        ex.submit(noop).result()
+
+        def run():
+            assert len(ex.submit(identity, points).result()) == P5_ITEMS
+
+        return {"median_ns": median_ns(run, reps=3 if quick else 5)}
+
+
 def rss_bytes():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -206,6 +234,8 @@ SCENARIOS = [
     ("P2/chunksize=1", p2(1)),
     ("P2/chunksize=256", p2(256)),
     ("P3", p3),
+    ("P4", p4),
+    ("P5", p5),
     ("M1", m1),
 ]
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 /// | `ValueError` for a bad argument | [`Error::InvalidArgument`] |
 /// | (Python breaks the whole pool instead) | [`Error::WorkerDied`] |
 /// | `PicklingError` | [`Error::Serialization`] |
+/// | (none; pebble's `TimeoutError` for `schedule(timeout=...)`) | [`Error::TaskTimedOut`] |
 ///
 /// ```
 /// use cfutures_core::{Error, Promise};
@@ -97,6 +98,12 @@ pub enum Error {
 
     /// A task's argument or result could not be encoded or decoded for another process.
     Serialization(String),
+
+    /// The task's time limit passed: the worker running it was killed, or it never started.
+    TaskTimedOut {
+        /// The time limit it was given.
+        after: std::time::Duration,
+    },
 
     /// The producer of the future went away without completing it: its [`Promise`] or task was
     /// dropped.
@@ -185,6 +192,7 @@ impl Error {
             Error::InvalidArgument(_) => "InvalidArgument",
             Error::WorkerDied { .. } => "WorkerDied",
             Error::Serialization(_) => "Serialization",
+            Error::TaskTimedOut { .. } => "TaskTimedOut",
             Error::Abandoned => "Abandoned",
             Error::Deadlock => "Deadlock",
             Error::Other(_) => "Other",
@@ -219,6 +227,9 @@ impl fmt::Display for Error {
                 )
             }
             Error::Serialization(what) => write!(f, "serialisation failed: {}", OneLine(what)),
+            Error::TaskTimedOut { after } => {
+                write!(f, "the task exceeded its time limit of {after:?}")
+            }
             Error::Abandoned => f.write_str(
                 "the future was abandoned: its producer was dropped without setting a result",
             ),
@@ -345,6 +356,7 @@ impl PartialEq for Error {
             (WorkerDied { pid: a, reason: b }, WorkerDied { pid: c, reason: d }) => {
                 a == c && b == d
             }
+            (TaskTimedOut { after: a }, TaskTimedOut { after: b }) => a == b,
             (Other(a), Other(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }

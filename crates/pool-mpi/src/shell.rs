@@ -168,6 +168,9 @@ impl Runtime {
             frame,
             job: job(promise),
             claimed: false,
+            // Per-task deadlines need killing one worker; a rank cannot be (it takes the job
+            // down), so MPI tasks carry none.
+            deadline: None,
         };
         let submitted = lock(&pool.locked).machine.submit(task);
         match submitted {

@@ -1,6 +1,7 @@
 //! `ProcessPoolBuilder`: the pool's settings, checked when the pool is built.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use cfutures_core::Error;
 use serde::Serialize;
@@ -47,6 +48,7 @@ pub struct ProcessPoolBuilder {
     max_tasks_per_child: Option<usize>,
     initializer: Option<Result<(Call, Vec<u8>), Error>>,
     max_frame_size: Option<usize>,
+    task_timeout: Option<Duration>,
 }
 
 impl ProcessPoolBuilder {
@@ -89,6 +91,37 @@ impl ProcessPoolBuilder {
     /// Zero is an error at [`build`](Self::build). Default: never.
     pub fn max_tasks_per_child(mut self, max_tasks: usize) -> Self {
         self.max_tasks_per_child = Some(max_tasks);
+        self
+    }
+
+    /// The time limit of every task submitted without one of its own (see
+    /// [`ProcessPoolExecutor::submit_with_timeout`]), counted from submission. When it passes
+    /// before the task starts, the task never starts; when it passes while the task runs,
+    /// the worker running it is killed (and replaced). Either way the future fails with
+    /// [`Error::TaskTimedOut`]. A `map` chunk is one task. Default: none (Python has no limit).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cfutures_core::Error;
+    /// use cfutures_process::ProcessPoolExecutor;
+    ///
+    /// fn spin(_: ()) -> u64 {
+    ///     loop { std::hint::spin_loop() }
+    /// }
+    ///
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .task_timeout(Duration::from_millis(200))
+    ///     .build()
+    ///     .unwrap();
+    /// let runaway = pool.submit(spin, ()).unwrap();
+    /// assert_eq!(runaway.result(), Err(Error::TaskTimedOut { after: Duration::from_millis(200) }));
+    /// // The pool keeps serving, with a fresh worker.
+    /// assert_eq!(pool.submit(|x: u32| x + 1, 1).unwrap().result(), Ok(&2));
+    /// # cfutures_process::init();
+    /// ```
+    pub fn task_timeout(mut self, limit: Duration) -> Self {
+        self.task_timeout = Some(limit);
         self
     }
 
@@ -148,6 +181,7 @@ impl ProcessPoolBuilder {
                 max_tasks_per_child: self.max_tasks_per_child,
                 initializer,
                 max_frame,
+                task_timeout: self.task_timeout,
             },
         ))))
     }
@@ -161,6 +195,7 @@ impl std::fmt::Debug for ProcessPoolBuilder {
             .field("max_tasks_per_child", &self.max_tasks_per_child)
             .field("initializer", &self.initializer.as_ref().map(|i| i.is_ok()))
             .field("max_frame_size", &self.max_frame_size)
+            .field("task_timeout", &self.task_timeout)
             .finish()
     }
 }

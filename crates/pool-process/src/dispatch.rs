@@ -63,6 +63,16 @@
 //!   [`Dispatcher::timer_expired`] when it passes. Today it carries the terminate escalation;
 //!   per-task deadlines (issue 13) are another reason for the same timer: a deadline kill is
 //!   a [`Effect::Signal`] like any other, and the end that follows is handled by R7.
+//! - **R15** Deadlines (issue 13). A task may carry a [`Deadline`], fixed at submission. It
+//!   is sent only to a worker holding nothing, so it starts as soon as the worker reads it
+//!   (tasks without one may be pipelined behind it). One whose deadline has passed when it
+//!   reaches the front of the queue, or while it waits there (every worker's timer covers the
+//!   queue's earliest deadline), fails with [`Error::TaskTimedOut`] and never starts. When a
+//!   sent one's deadline passes (the worker's timer, R13), the worker is killed; at its end
+//!   (R7) that task fails with `TaskTimedOut` whether or not it had begun, and the tasks
+//!   behind it go back to the queue as usual. A reply that arrives before the end settles the
+//!   task normally: exactly one outcome. Dispatch reads the clock only for a task with a
+//!   deadline.
 //! - **R14** A failed write means the worker is gone or unusable: it is killed, so its end
 //!   comes and R7 settles what it held.
 
@@ -105,6 +115,29 @@ pub trait Job {
     fn start(&mut self) -> bool;
 }
 
+/// A task's time limit (R15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    /// When it passes.
+    pub at: Instant,
+    /// The limit it was given, for the error.
+    pub after: Duration,
+}
+
+impl Deadline {
+    /// `after` from `now`; `None` if that instant is not representable (no limit in effect).
+    pub fn after(now: Instant, after: Duration) -> Option<Self> {
+        Some(Deadline {
+            at: now.checked_add(after)?,
+            after,
+        })
+    }
+
+    fn error(&self) -> Error {
+        Error::TaskTimedOut { after: self.after }
+    }
+}
+
 /// A task: its id, its whole encoded frame (ready to send, kept for a resend), and its job.
 pub struct Task<J> {
     /// Unique within the pool; the worker's reply names it.
@@ -116,6 +149,8 @@ pub struct Task<J> {
     /// Its future is already marked running (it was sent to a worker that died before
     /// starting it, and is queued again: R7).
     pub claimed: bool,
+    /// Its time limit, if any (R15).
+    pub deadline: Option<Deadline>,
 }
 
 /// Something the shell must do after a transition. Effects are listed in the order they must
@@ -233,6 +268,7 @@ struct Sent<J> {
     id: u64,
     frame: Vec<u8>,
     job: J,
+    deadline: Option<Deadline>,
 }
 
 /// One worker's record.
@@ -253,6 +289,8 @@ struct Worker<J> {
     replied: u64,
     /// It has been signalled to terminate; when to kill it if it has not ended (R12, R13).
     escalate_at: Option<Instant>,
+    /// It was killed because this task's deadline passed (R15).
+    timed_out: Option<u64>,
 }
 
 impl<J> Worker<J> {
@@ -268,12 +306,14 @@ impl<J> Worker<J> {
             sent: 0,
             replied: 0,
             escalate_at: None,
+            timed_out: None,
         }
     }
 
-    fn has_room(&self, bytes: usize, depth: usize, max_tasks: Option<usize>) -> bool {
+    fn has_room(&self, bytes: usize, depth: usize, max_tasks: Option<usize>, timed: bool) -> bool {
         self.phase == Phase::Ready
             && self.in_flight.len() < depth
+            && (!timed || self.in_flight.is_empty())
             && (self.in_flight.is_empty() || self.in_flight_bytes + bytes <= self.capacity)
             && max_tasks.is_none_or(|max| self.sent < max)
     }
@@ -311,6 +351,8 @@ pub struct Dispatcher<J> {
     terminating: Option<Signal>,
     silent_startup_deaths: u32,
     avg_ns: Option<f64>,
+    /// The queue may hold a task with a deadline (cleared by a scan that finds none; R15).
+    queued_deadlines: bool,
 }
 
 impl<J: Job> Dispatcher<J> {
@@ -327,6 +369,7 @@ impl<J: Job> Dispatcher<J> {
             terminating: None,
             silent_startup_deaths: 0,
             avg_ns: None,
+            queued_deadlines: false,
         }
     }
 
@@ -346,6 +389,7 @@ impl<J: Job> Dispatcher<J> {
             return Err((Error::ShutDown, task));
         }
         let mut fx = Effects::default();
+        let deadline = task.deadline;
         self.queue.push_back(task);
         // R2
         if self.idle_tokens > 0 {
@@ -355,6 +399,23 @@ impl<J: Job> Dispatcher<J> {
             fx.push(Effect::Spawn(id));
         }
         self.dispatch(&mut fx);
+        // R15: a timed task left waiting is watched by every worker's timer.
+        if let Some(deadline) = deadline
+            && self
+                .queue
+                .back()
+                .is_some_and(|t| t.deadline == Some(deadline))
+        {
+            let earlier = self
+                .earliest_queued_deadline()
+                .is_none_or(|at| deadline.at <= at);
+            self.queued_deadlines = true;
+            if earlier {
+                for w in &self.workers {
+                    fx.push(Effect::Rearm(w.id));
+                }
+            }
+        }
         Ok(fx)
     }
 
@@ -481,18 +542,26 @@ impl<J: Job> Dispatcher<J> {
         };
         let held = std::mem::take(&mut self.workers[index].in_flight);
         let replied = self.workers[index].replied;
+        let timed_out = self.workers[index].timed_out;
         self.workers[index].in_flight_bytes = 0;
         self.workers[index].outbox = Vec::new();
 
         // R7: the first `started - replied` held tasks had begun.
         let mut lost: VecDeque<Sent<J>> = held;
-        let unstarted = match end.started {
+        let mut unstarted = match end.started {
             Some(started) => {
                 let begun = started.saturating_sub(replied) as usize;
                 lost.split_off(begun.min(lost.len()))
             }
             None => VecDeque::new(),
         };
+        // R15: the task killed for its deadline fails as timed out, begun or not.
+        if let Some(task_id) = timed_out
+            && unstarted.front().is_some_and(|t| t.id == task_id)
+            && let Some(task) = unstarted.pop_front()
+        {
+            lost.push_back(task);
+        }
         let error = match &end.cause {
             EndCause::Protocol(why) => Error::Serialization(format!(
                 "worker process {} broke the wire protocol ({why}) and was stopped",
@@ -509,7 +578,10 @@ impl<J: Job> Dispatcher<J> {
                 Some((task_id, said)) if task_id == task.id => said,
                 other => {
                     last_words = other;
-                    error.clone()
+                    match task.deadline {
+                        Some(deadline) if timed_out == Some(task.id) => deadline.error(),
+                        _ => error.clone(),
+                    }
                 }
             };
             fx.push(Effect::Fail(task.job, error));
@@ -537,11 +609,13 @@ impl<J: Job> Dispatcher<J> {
         // R7: unstarted tasks go first in line again, unless no worker will take them (R12).
         if self.broken.is_none() && self.terminating.is_none() {
             for task in unstarted.into_iter().rev() {
+                self.queued_deadlines |= task.deadline.is_some();
                 self.queue.push_front(Task {
                     id: task.id,
                     frame: task.frame,
                     job: task.job,
                     claimed: true,
+                    deadline: task.deadline,
                 });
             }
         } else {
@@ -608,21 +682,67 @@ impl<J: Job> Dispatcher<J> {
         fx
     }
 
-    /// When the shell must call [`timer_expired`](Self::timer_expired) for `id` (R13).
+    /// When the shell must call [`timer_expired`](Self::timer_expired) for `id` (R13): the
+    /// earliest of its terminate escalation, the deadline of the task it runs, and the
+    /// queue's earliest deadline (R15).
     pub fn timer_of(&self, id: WorkerId) -> Option<Instant> {
-        self.workers.iter().find(|w| w.id == id)?.escalate_at
+        let w = self.workers.iter().find(|w| w.id == id)?;
+        let running = match w.timed_out {
+            Some(_) => None,
+            None => w.in_flight.front().and_then(|t| t.deadline).map(|d| d.at),
+        };
+        [w.escalate_at, running, self.earliest_queued_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// `id`'s timer passed (R13).
+    /// `id`'s timer passed (R13, R15).
     pub fn timer_expired(&mut self, id: WorkerId, now: Instant) -> Effects<J> {
         let mut fx = Effects::default();
-        if let Some(w) = self.worker_mut(id)
-            && w.escalate_at.is_some_and(|at| at <= now)
-        {
-            w.escalate_at = None;
-            fx.push(Effect::Signal(id, Signal::Kill));
+        if let Some(w) = self.worker_mut(id) {
+            if w.escalate_at.is_some_and(|at| at <= now) {
+                w.escalate_at = None;
+                fx.push(Effect::Signal(id, Signal::Kill));
+            }
+            if w.timed_out.is_none()
+                && let Some(front) = w.in_flight.front()
+                && front.deadline.is_some_and(|d| d.at <= now)
+            {
+                w.timed_out = Some(front.id);
+                fx.push(Effect::Signal(id, Signal::Kill));
+            }
         }
+        self.expire_queued(now, &mut fx);
         fx
+    }
+
+    /// R15: queued tasks whose deadline passed fail without starting.
+    fn expire_queued(&mut self, now: Instant, fx: &mut Effects<J>) {
+        if !self.queued_deadlines {
+            return;
+        }
+        let queue = std::mem::take(&mut self.queue);
+        for task in queue {
+            match task.deadline {
+                Some(deadline) if deadline.at <= now => {
+                    fx.push(Effect::Fail(task.job, deadline.error()))
+                }
+                _ => self.queue.push_back(task),
+            }
+        }
+        self.queued_deadlines = self.queue.iter().any(|t| t.deadline.is_some());
+    }
+
+    fn earliest_queued_deadline(&self) -> Option<Instant> {
+        if !self.queued_deadlines {
+            return None;
+        }
+        self.queue
+            .iter()
+            .filter_map(|t| t.deadline)
+            .map(|d| d.at)
+            .min()
     }
 
     /// Why the pool is broken, if it is.
@@ -719,9 +839,18 @@ impl<J: Job> Dispatcher<J> {
         let max_tasks = self.policy.max_tasks_per_child;
         while let Some(front) = self.queue.front() {
             let bytes = front.frame.len();
+            let timed = front.deadline.is_some();
+            // R15: a task whose deadline passed while queued never starts.
+            if let Some(deadline) = front.deadline
+                && deadline.at <= Instant::now()
+                && let Some(task) = self.queue.pop_front()
+            {
+                fx.push(Effect::Fail(task.job, deadline.error()));
+                continue;
+            }
             let mut best: Option<usize> = None;
             for (i, w) in self.workers.iter().enumerate() {
-                if w.has_room(bytes, depth, max_tasks)
+                if w.has_room(bytes, depth, max_tasks, timed)
                     && best.is_none_or(|b| w.in_flight.len() < self.workers[b].in_flight.len())
                 {
                     best = Some(i);
@@ -741,6 +870,7 @@ impl<J: Job> Dispatcher<J> {
                 continue;
             }
             let w = &mut self.workers[index];
+            wire::reserve_huge(&mut w.outbox, bytes);
             w.outbox.extend_from_slice(&task.frame);
             w.in_flight_bytes += bytes;
             w.sent += 1;
@@ -748,10 +878,14 @@ impl<J: Job> Dispatcher<J> {
                 id: task.id,
                 frame: task.frame,
                 job: task.job,
+                deadline: task.deadline,
             });
             if !w.flushing {
                 w.flushing = true;
                 fx.push(Effect::Flush(w.id));
+            }
+            if timed {
+                fx.push(Effect::Rearm(w.id));
             }
         }
         self.stop_idle(fx);
@@ -816,6 +950,7 @@ mod tests {
                 cancelled: false,
             },
             claimed: false,
+            deadline: None,
         }
     }
 
@@ -1194,5 +1329,131 @@ mod tests {
             &fx,
             |e| matches!(e, Effect::Signal(w, Signal::Kill) if *w == id)
         ));
+    }
+
+    fn timed(id: u64, at: Instant) -> Task<Probe> {
+        Task {
+            deadline: Some(Deadline {
+                at,
+                after: Duration::from_millis(5),
+            }),
+            ..task(id)
+        }
+    }
+
+    fn timed_out() -> String {
+        Error::TaskTimedOut {
+            after: Duration::from_millis(5),
+        }
+        .to_string()
+    }
+
+    fn reply(task: u64) -> Reply {
+        Reply {
+            task,
+            elapsed_ns: 1,
+        }
+    }
+
+    #[test]
+    fn r15_a_task_whose_deadline_passed_in_the_queue_never_starts() {
+        let (mut d, _id) = one_ready();
+        let now = Instant::now();
+        let late = now + Duration::from_secs(3600);
+        // Task 0 is running; task 1 waits with a deadline; every worker's timer covers it.
+        let fx = d.submit(timed(1, late)).map_err(|(e, _)| e).unwrap();
+        assert!(has(&fx, |e| matches!(e, Effect::Rearm(_))));
+        assert_eq!(d.queued(), 1);
+        assert_eq!(d.timer_of(WorkerId(0)), Some(late));
+        let fx = d.timer_expired(WorkerId(0), now);
+        assert!(failed(&fx).is_empty());
+        let fx = d.timer_expired(WorkerId(0), late);
+        assert_eq!(failed(&fx), [(1, timed_out())]);
+        assert!(!has(&fx, |e| matches!(e, Effect::Signal(..))));
+        assert_eq!(d.queued(), 0);
+        assert_eq!(d.timer_of(WorkerId(0)), None);
+        // One already past when it reaches the front fails at dispatch, unsent.
+        let fx = d.submit(timed(2, now)).map_err(|(e, _)| e).unwrap();
+        assert_eq!(failed(&fx), [(2, timed_out())]);
+        assert!(!has(&fx, |e| matches!(e, Effect::Flush(_))));
+        assert_eq!(d.in_flight(WorkerId(0)), 1);
+    }
+
+    #[test]
+    fn r15_a_timed_task_waits_for_an_empty_worker_and_arms_its_timer() {
+        let (mut d, id) = one_ready();
+        let at = Instant::now() + Duration::from_secs(3600);
+        let fx = d.submit(timed(1, at)).map_err(|(e, _)| e).unwrap();
+        assert!(!has(&fx, |e| matches!(e, Effect::Flush(_))));
+        assert_eq!(d.in_flight(id), 1);
+        let replied = d.replied(id, &[reply(0)]);
+        assert!(has(
+            &replied.effects,
+            |e| matches!(e, Effect::Flush(w) if *w == id)
+        ));
+        assert!(has(
+            &replied.effects,
+            |e| matches!(e, Effect::Rearm(w) if *w == id)
+        ));
+        assert_eq!(d.timer_of(id), Some(at));
+        // Untimed tasks may follow it.
+        let _ = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        assert_eq!(d.in_flight(id), 2);
+    }
+
+    #[test]
+    fn r15_a_running_task_past_its_deadline_kills_the_worker_and_only_it_fails() {
+        let (mut d, id) = one_ready();
+        let replied = d.replied(id, &[reply(0)]);
+        let _ = replied.effects;
+        let at = Instant::now() + Duration::from_secs(3600);
+        let _ = d.submit(timed(1, at)).map_err(|(e, _)| e).unwrap();
+        let _ = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        assert_eq!(d.in_flight(id), 2);
+        let fx = d.timer_expired(id, at);
+        assert!(has(
+            &fx,
+            |e| matches!(e, Effect::Signal(w, Signal::Kill) if *w == id)
+        ));
+        // Killed once: the timer no longer names that deadline.
+        assert_eq!(d.timer_of(id), None);
+        assert!(!has(&d.timer_expired(id, at), |e| matches!(
+            e,
+            Effect::Signal(..)
+        )));
+        // It had started task 1 (started = 2 with one reply): task 1 times out, task 2 is requeued.
+        let fx = d.ended(id, end(EndCause::Exited, Some(2)));
+        assert_eq!(failed(&fx), [(1, timed_out())]);
+        assert_eq!(spawned(&fx).len(), 1);
+        assert_eq!(d.queued(), 1);
+    }
+
+    #[test]
+    fn r15_a_timed_out_task_killed_before_it_began_still_fails_as_timed_out() {
+        let (mut d, id) = one_ready();
+        let replied = d.replied(id, &[reply(0)]);
+        let _ = replied.effects;
+        let at = Instant::now() + Duration::from_secs(3600);
+        let _ = d.submit(timed(1, at)).map_err(|(e, _)| e).unwrap();
+        let _ = d.timer_expired(id, at);
+        let fx = d.ended(id, end(EndCause::Exited, Some(1)));
+        assert_eq!(failed(&fx), [(1, timed_out())]);
+        assert_eq!(d.queued(), 0);
+    }
+
+    #[test]
+    fn r15_a_reply_before_the_end_wins_over_the_deadline() {
+        let (mut d, id) = one_ready();
+        let replied = d.replied(id, &[reply(0)]);
+        let _ = replied.effects;
+        let at = Instant::now() + Duration::from_secs(3600);
+        let _ = d.submit(timed(1, at)).map_err(|(e, _)| e).unwrap();
+        let fx = d.timer_expired(id, at);
+        assert!(has(&fx, |e| matches!(e, Effect::Signal(_, Signal::Kill))));
+        let replied = d.replied(id, &[reply(1)]);
+        assert_eq!(replied.jobs.len(), 1);
+        let _ = replied.effects;
+        let fx = d.ended(id, end(EndCause::Exited, Some(2)));
+        assert!(failed(&fx).is_empty());
     }
 }

@@ -49,16 +49,16 @@ pub(crate) fn layout_fingerprint() -> u64 {
 fn task_entry<F, A, R>(fn_word: usize, arg: &[u8], out: &mut Vec<u8>) -> Result<(), String>
 where
     F: Fn(A) -> R + Copy + 'static,
-    A: DeserializeOwned,
-    R: Serialize,
+    A: DeserializeOwned + 'static,
+    R: Serialize + 'static,
 {
     // SAFETY: this entry point was chosen by the parent for exactly this `F`, together with a
     // `fn_word` made by `describe::<F, ..>` from a value of `F` (crate docs, check 3).
     let f: F = unsafe { conjure::<F>(fn_word) };
     let arg: A =
-        postcard::from_bytes(arg).map_err(|e| format!("cannot decode the argument: {e}"))?;
+        crate::codec::decode(arg).map_err(|e| format!("cannot decode the argument: {e}"))?;
     let value = f(arg);
-    postcard::to_io(&value, out).map_err(|e| format!("cannot encode the result: {e}"))?;
+    crate::codec::encode(&value, out).map_err(|e| format!("cannot encode the result: {e}"))?;
     Ok(())
 }
 

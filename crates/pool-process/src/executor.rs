@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use cfutures_core::{Error, Future, Shutdown};
 use serde::Serialize;
@@ -114,10 +115,68 @@ impl ProcessPoolExecutor {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
+        self.submit_limited(f, arg, self.inner.config.task_timeout)
+    }
+
+    /// [`submit`](Self::submit) with a time limit of its own, counted from now (pebble's
+    /// `schedule(timeout=...)`; Python's `ProcessPoolExecutor` has none), in place of the
+    /// pool's [`task_timeout`](ProcessPoolBuilder::task_timeout).
+    ///
+    /// If the limit passes before the task starts, it never starts; if it passes while the
+    /// task runs, the worker running it is killed and replaced. Either way the future fails
+    /// with [`Error::TaskTimedOut`]. Other tasks are not affected: those sent to the killed
+    /// worker that had not started run elsewhere. A result that arrives first wins: a future
+    /// has exactly one outcome.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cfutures_core::Error;
+    /// use cfutures_process::ProcessPoolExecutor;
+    ///
+    /// fn nap(ms: u64) -> u64 {
+    ///     std::thread::sleep(Duration::from_millis(ms));
+    ///     ms
+    /// }
+    ///
+    /// let pool = ProcessPoolExecutor::new(1).unwrap();
+    /// let limit = Duration::from_millis(100);
+    /// let stuck = pool.submit_with_timeout(nap, 60_000, limit).unwrap();
+    /// let quick = pool.submit_with_timeout(nap, 1, Duration::from_secs(60)).unwrap();
+    /// assert_eq!(stuck.result(), Err(Error::TaskTimedOut { after: limit }));
+    /// assert_eq!(quick.result(), Ok(&1));
+    /// # cfutures_process::init();
+    /// ```
+    pub fn submit_with_timeout<F, A, R>(
+        &self,
+        f: F,
+        arg: A,
+        limit: Duration,
+    ) -> Result<Future<R>, Error>
+    where
+        F: Fn(A) -> R + Copy + Send + 'static,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.submit_limited(f, arg, Some(limit))
+    }
+
+    fn submit_limited<F, A, R>(
+        &self,
+        f: F,
+        arg: A,
+        limit: Option<Duration>,
+    ) -> Result<Future<R>, Error>
+    where
+        F: Fn(A) -> R + Copy + Send + 'static,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
         let call = entry::task_call::<F, A, R>(&f)?;
         self.inner.submit_encoded(
             call,
-            |out| postcard::to_io(&arg, out).map(drop),
+            limit,
+            // `move`: the argument is dropped once encoded (one copy less alive).
+            move |out| crate::codec::encode(&arg, out),
             |promise| Box::new(Pending { promise }),
         )
     }

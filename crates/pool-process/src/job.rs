@@ -77,7 +77,7 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for Pending<R> {
     fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks> {
         let result = outcome.and_then(|bytes| {
             decode_guarded(|| {
-                postcard::from_bytes::<R>(bytes)
+                crate::codec::decode::<R>(bytes)
                     .map_err(|e| Error::Serialization(format!("cannot decode the result: {e}")))
             })
         });

@@ -20,7 +20,7 @@
 //!
 //! - [`ProcessPoolExecutor`]: `submit`, `map`, `shutdown`, `terminate_workers`,
 //!   `kill_workers`; configured with a [`ProcessPoolBuilder`] (`max_workers`, `initializer`,
-//!   `max_tasks_per_child`, `max_frame_size`).
+//!   `max_tasks_per_child`, `max_frame_size`, `task_timeout`); `submit_with_timeout` gives one task a time limit (R15 in `dispatch.rs`).
 //! - The futures are [`cfutures_core::Future`]s: wait on them, `.await` them, or pass them to
 //!   the helpers (`as_completed`, `wait`) together with futures from other executors.
 //!
@@ -131,6 +131,8 @@
 
 #[cfg(target_os = "linux")]
 mod builder;
+#[cfg(target_os = "linux")]
+mod codec;
 #[cfg(target_os = "linux")]
 mod delivery;
 pub mod dispatch;

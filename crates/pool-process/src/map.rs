@@ -144,6 +144,7 @@ impl ProcessPoolExecutor {
         Ok(move |chunk: Vec<A>| {
             inner.submit_encoded(
                 call,
+                inner.config.task_timeout,
                 |out| postcard::to_io(&chunk, out).map(drop),
                 |promise| Box::new(ChunkPending::<R> { promise }),
             )

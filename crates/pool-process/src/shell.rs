@@ -33,8 +33,8 @@ use cfutures_core::{Error, Future, Promise};
 
 use crate::delivery::Delivery;
 use crate::dispatch::{
-    Dispatcher, Effect, Effects, End, EndCause, Policy, Reply, Signal, TERMINATE_GRACE, Task,
-    WorkerId,
+    Deadline, Dispatcher, Effect, Effects, End, EndCause, Policy, Reply, Signal, TERMINATE_GRACE,
+    Task, WorkerId,
 };
 use crate::identity::build_id;
 use crate::job::{Callbacks, Job, failure_error};
@@ -47,6 +47,9 @@ use crate::wire::{
 /// An outbox buffer larger than this is not kept for reuse (a 100 MiB argument must not stay
 /// resident until the pool is dropped).
 const KEEP_BUFFER: usize = 1 << 20;
+/// An outbox at least this large is written by a thread of its own, so `submit` (or a
+/// monitor) never waits while a worker reads a large argument.
+const BACKGROUND_WRITE: usize = 1 << 20;
 /// How long a worker that closed its reply pipe may take to exit before it is killed.
 const EOF_GRACE: Duration = Duration::from_secs(2);
 
@@ -56,6 +59,8 @@ pub(crate) struct Config {
     pub(crate) max_tasks_per_child: Option<usize>,
     pub(crate) initializer: Option<(Call, Vec<u8>)>,
     pub(crate) max_frame: usize,
+    /// The time limit of a task submitted without one of its own (R15).
+    pub(crate) task_timeout: Option<Duration>,
 }
 
 type Machine = Dispatcher<Box<dyn Job>>;
@@ -121,15 +126,18 @@ impl Inner {
 
     /// Encodes a task frame and queues it; the future completes with the worker's answer.
     /// `job` wraps the future's promise in the record that decodes the worker's answer.
+    /// `timeout` counts from now (R15).
     pub(crate) fn submit_encoded<T, E>(
         self: &Arc<Self>,
         call: Call,
+        timeout: Option<Duration>,
         encode: E,
         job: fn(Promise<T>) -> Box<dyn Job>,
     ) -> Result<Future<T>, Error>
     where
         E: FnOnce(&mut Vec<u8>) -> postcard::Result<()>,
     {
+        let deadline = timeout.and_then(|after| Deadline::after(Instant::now(), after));
         let id = self.next_task.fetch_add(1, Ordering::Relaxed);
         let mut frame = Vec::with_capacity(64);
         let start = wire::begin_frame(&mut frame, kind::TASK);
@@ -150,6 +158,7 @@ impl Inner {
             frame,
             job: job(promise),
             claimed: false,
+            deadline,
         };
         let submitted = lock(&self.locked).machine.submit(task);
         match submitted {
@@ -219,9 +228,13 @@ impl Inner {
         }
     }
 
-    /// Writes `id`'s outbox until it stays empty (R4).
+    /// Writes `id`'s outbox until it stays empty (R4). A large outbox is handed, with the
+    /// writer's role, to a thread of its own.
     fn flush(self: &Arc<Self>, id: WorkerId) {
-        let mut spare = Vec::new();
+        self.flush_from(id, Vec::new(), false);
+    }
+
+    fn flush_from(self: &Arc<Self>, id: WorkerId, mut spare: Vec<u8>, background: bool) {
         loop {
             let (buffer, io) = {
                 let mut st = lock(&self.locked);
@@ -230,6 +243,28 @@ impl Inner {
                     None => return,
                 }
             };
+            if !background && buffer.len() >= BACKGROUND_WRITE {
+                let inner = Arc::clone(self);
+                let writer = std::thread::Builder::new()
+                    .name("cfutures-writer".into())
+                    .spawn(move || {
+                        let written = io.is_some_and(|io| write_watched(&io, &buffer));
+                        if !written {
+                            let fx = lock(&inner.locked).machine.write_failed(id);
+                            inner.carry_out(fx);
+                        }
+                        inner.flush_from(id, Vec::new(), true);
+                    });
+                if writer.is_err() {
+                    // No thread for it (the buffer went with the closure): R14, the worker
+                    // is killed and R7 resends what it had not started.
+                    let fx = lock(&self.locked).machine.write_failed(id);
+                    self.carry_out(fx);
+                    spare = Vec::new();
+                    continue;
+                }
+                return;
+            }
             let written = io.is_some_and(|io| write_watched(&io, &buffer));
             if !written {
                 // R14
@@ -484,6 +519,8 @@ fn monitor(inner: Arc<Inner>, id: WorkerId) {
     let fx = {
         let mut st = lock(&inner.locked);
         st.io.insert(id, Arc::clone(&io));
+        // The queue's deadlines may already concern it (R15).
+        *lock(&io.timer) = st.machine.timer_of(id);
         st.machine.started(id, capacity, Instant::now())
     };
     inner.carry_out(fx);

@@ -54,6 +54,11 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// See the Linux documentation.
+    pub fn task_timeout(self, _limit: std::time::Duration) -> Self {
+        self
+    }
+
     /// Fails: the process pool is not supported on this platform.
     pub fn build(self) -> Result<ProcessPoolExecutor, Error> {
         Err(unsupported())
@@ -79,6 +84,21 @@ impl ProcessPoolExecutor {
 
     /// Never reached: no pool exists on this platform.
     pub fn submit<F, A, R>(&self, _f: F, _arg: A) -> Result<Future<R>, Error>
+    where
+        F: Fn(A) -> R + Copy + Send + 'static,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        match self._never {}
+    }
+
+    /// Never reached: no pool exists on this platform.
+    pub fn submit_with_timeout<F, A, R>(
+        &self,
+        _f: F,
+        _arg: A,
+        _limit: std::time::Duration,
+    ) -> Result<Future<R>, Error>
     where
         F: Fn(A) -> R + Copy + Send + 'static,
         A: Serialize + DeserializeOwned + 'static,

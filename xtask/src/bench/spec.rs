@@ -102,6 +102,21 @@ pub const SCENARIOS: &[Scenario] = &[
         cpython: true,
     },
     Scenario {
+        id: "P4",
+        measure: Measure::Time,
+        what: "a 100 MiB Vec<u8> (CPython: bytes) as one process task's argument and result, \
+               round trip on a warm 1-worker pool; floor: 100 MiB through two native pipe hops \
+               (head -c 104857600 /dev/zero | cat | cat) in the same run",
+        cpython: true,
+    },
+    Scenario {
+        id: "P5",
+        measure: Measure::Time,
+        what: "a Vec of 1M small serde structs {u32, f64, f64} (CPython: a list of tuples) as one \
+               process task's argument and result, round trip on a warm 1-worker pool",
+        cpython: true,
+    },
+    Scenario {
         id: "M1",
         measure: Measure::Memory,
         what: "resident memory per pending task with its handle, 1-worker pool blocked by a gate",
@@ -216,7 +231,7 @@ pub const TARGETS: &[BenchTarget] = &[
     },
     BenchTarget {
         name: "process",
-        scenarios: &["P1", "P2/chunksize=1", "P2/chunksize=256", "P3"],
+        scenarios: &["P1", "P2/chunksize=1", "P2/chunksize=256", "P3", "P4", "P5"],
         criterion: true,
     },
     BenchTarget {
