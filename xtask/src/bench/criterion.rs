@@ -19,11 +19,18 @@ struct BenchmarkJson {
     throughput: Option<ThroughputJson>,
 }
 
+/// Criterion's `Throughput`, as it writes it: only elements become items per second (the byte
+/// throughputs of P4 are read for their medians alone).
 #[derive(Deserialize)]
 enum ThroughputJson {
     Elements(u64),
-    #[serde(other)]
-    Other,
+    ElementsAndBytes {
+        elements: u64,
+    },
+    #[allow(dead_code)] // parsed so that a byte throughput is not an error
+    Bytes(u64),
+    #[allow(dead_code)]
+    BytesDecimal(u64),
 }
 
 #[derive(Deserialize)]
@@ -81,10 +88,13 @@ fn read_result(new_dir: &Path) -> Result<Option<Record>, String> {
         (None, Some(value)) => (benchmark.group_id, value),
         (None, None) => return Ok(None),
     };
-    let items_per_s = match benchmark.throughput {
-        Some(ThroughputJson::Elements(n)) if median_ns > 0.0 => Some(n as f64 * 1e9 / median_ns),
-        _ => None,
-    };
+    let items_per_s =
+        match benchmark.throughput {
+            Some(
+                ThroughputJson::Elements(n) | ThroughputJson::ElementsAndBytes { elements: n },
+            ) if median_ns > 0.0 => Some(n as f64 * 1e9 / median_ns),
+            _ => None,
+        };
     Ok(Some(Record {
         median_ns: Some(median_ns),
         items_per_s,
@@ -151,9 +161,19 @@ mod tests {
             r#"{"group_id":"P2/chunksize=1","function_id":"cfutures","value_str":null,"throughput":{"Elements":1000},"full_id":"x","directory_name":"x","title":"x"}"#,
             2e6,
         );
+        write_result(
+            &home,
+            "P4/floor",
+            "new",
+            r#"{"group_id":"P4","function_id":"floor","value_str":null,"throughput":{"Bytes":104857600},"full_id":"P4/floor","directory_name":"P4/floor","title":"P4/floor"}"#,
+            6e7,
+        );
         let mut records = collect(&home).unwrap();
         records.sort_by(|a, b| a.scenario.cmp(&b.scenario));
-        assert_eq!(records.len(), 2, "base/ is ignored: {records:?}");
+        assert_eq!(records.len(), 3, "base/ is ignored: {records:?}");
+        let p4 = records.remove(1);
+        assert_eq!((p4.scenario.as_str(), p4.median_ns), ("P4", Some(6e7)));
+        assert_eq!(p4.items_per_s, None, "bytes are not items");
         assert_eq!(records[0].scenario, "P2/chunksize=1");
         assert_eq!(records[0].items_per_s, Some(500_000.0));
         assert_eq!(records[1].scenario, "T1");
