@@ -976,10 +976,28 @@ mod tests {
         fx.0.iter().any(want)
     }
 
+    /// Submits a task the dispatcher must accept.
+    fn accepted(d: &mut Dispatcher<Probe>, task: Task<Probe>) -> Effects<Probe> {
+        d.submit(task).map_err(|(e, _)| e).unwrap()
+    }
+
+    /// The worker answers `task` after 1 µs of work, which teaches the dispatcher a short
+    /// round trip (so it pipelines).
+    fn quick_reply(d: &mut Dispatcher<Probe>, id: WorkerId, task: u64) -> Effects<Probe> {
+        d.replied(
+            id,
+            &[Reply {
+                task,
+                elapsed_ns: 1_000,
+            }],
+        )
+        .effects
+    }
+
     /// A pool with one ready worker.
     fn one_ready() -> (Dispatcher<Probe>, WorkerId) {
         let mut d = Dispatcher::new(policy(1));
-        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(0));
         let id = spawned(&fx)[0];
         let _ = d.started(id, 1 << 20, Instant::now());
         let fx = d.ready(id);
@@ -1006,7 +1024,7 @@ mod tests {
         let _ = d.shutdown(false);
         assert!(matches!(d.submit(task(1)), Err((Error::ShutDown, _))));
         let mut d = Dispatcher::<Probe>::new(policy(1));
-        let fx = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(1));
         let id = spawned(&fx)[0];
         let fx = d.ended(id, end(EndCause::Startup(Some("init failed".into())), None));
         assert_eq!(failed(&fx).len(), 1);
@@ -1029,10 +1047,10 @@ mod tests {
         // An idle token is there: no new worker even with room for more.
         let mut d2 = Dispatcher::<Probe>::new(policy(2));
         std::mem::swap(&mut d.policy, &mut d2.policy);
-        let fx = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(1));
         assert!(spawned(&fx).is_empty());
         // No token left: the second worker starts.
-        let fx = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(2));
         assert_eq!(spawned(&fx).len(), 1);
     }
 
@@ -1041,7 +1059,7 @@ mod tests {
         let mut d = Dispatcher::new(policy(1));
         let mut t = task(0);
         t.job.cancelled = true;
-        let fx = d.submit(t).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, t);
         let id = spawned(&fx)[0];
         let _ = d.started(id, 1 << 20, Instant::now());
         let fx = d.ready(id);
@@ -1052,36 +1070,21 @@ mod tests {
     #[test]
     fn r3_pipelines_short_tasks_and_respects_the_byte_bound() {
         let (mut d, id) = one_ready();
-        let replied = d.replied(
-            id,
-            &[Reply {
-                task: 0,
-                elapsed_ns: 1_000,
-            }],
-        );
-        let _ = replied.effects;
+        let _ = quick_reply(&mut d, id, 0);
         // Short tasks: several go out at once.
         for i in 1..=5 {
-            let _ = d.submit(task(i)).map_err(|(e, _)| e).unwrap();
+            let _ = accepted(&mut d, task(i));
         }
         assert_eq!(d.in_flight(id), 5);
         // A tiny capacity: only one task in flight beyond an empty worker.
         let mut d = Dispatcher::new(policy(1));
-        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(0));
         let id = spawned(&fx)[0];
         let _ = d.started(id, 1, Instant::now());
         let _ = d.ready(id);
-        let _ = d
-            .replied(
-                id,
-                &[Reply {
-                    task: 0,
-                    elapsed_ns: 1_000,
-                }],
-            )
-            .effects;
-        let _ = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
-        let _ = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        let _ = quick_reply(&mut d, id, 0);
+        let _ = accepted(&mut d, task(1));
+        let _ = accepted(&mut d, task(2));
         assert_eq!(d.in_flight(id), 1);
         assert_eq!(d.queued(), 1);
     }
@@ -1089,18 +1092,10 @@ mod tests {
     #[test]
     fn r4_one_flush_owner_until_the_outbox_is_empty() {
         let (mut d, id) = one_ready();
-        let _ = d
-            .replied(
-                id,
-                &[Reply {
-                    task: 0,
-                    elapsed_ns: 1_000,
-                }],
-            )
-            .effects;
-        let fx = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        let _ = quick_reply(&mut d, id, 0);
+        let fx = accepted(&mut d, task(1));
         assert!(has(&fx, |e| matches!(e, Effect::Flush(_))));
-        let fx = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(2));
         assert!(
             !has(&fx, |e| matches!(e, Effect::Flush(_))),
             "a second owner"
@@ -1140,11 +1135,11 @@ mod tests {
         let mut p = policy(1);
         p.max_tasks_per_child = Some(1);
         let mut d = Dispatcher::new(p);
-        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(0));
         let id = spawned(&fx)[0];
         let _ = d.started(id, 1 << 20, Instant::now());
         let _ = d.ready(id);
-        let _ = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        let _ = accepted(&mut d, task(1));
         assert_eq!(d.queued(), 1);
         let _ = d
             .replied(
@@ -1182,29 +1177,13 @@ mod tests {
     #[test]
     fn r7_blames_only_the_started_task_and_requeues_the_rest() {
         let (mut d, id) = one_ready();
-        let _ = d
-            .replied(
-                id,
-                &[Reply {
-                    task: 0,
-                    elapsed_ns: 1_000,
-                }],
-            )
-            .effects;
+        let _ = quick_reply(&mut d, id, 0);
         for i in 1..=3 {
-            let _ = d.submit(task(i)).map_err(|(e, _)| e).unwrap();
+            let _ = accepted(&mut d, task(i));
         }
         assert_eq!(d.in_flight(id), 3);
         // Replied 1, started 2 of the 4 it got: task 2 ran, 3 never started.
-        let _ = d
-            .replied(
-                id,
-                &[Reply {
-                    task: 1,
-                    elapsed_ns: 1_000,
-                }],
-            )
-            .effects;
+        let _ = quick_reply(&mut d, id, 1);
         let fx = d.ended(id, end(EndCause::Exited, Some(3)));
         let failures = failed(&fx);
         assert_eq!(failures.len(), 1);
@@ -1239,7 +1218,7 @@ mod tests {
     #[test]
     fn r8_silent_startup_deaths_are_replaced_a_few_times_then_break() {
         let mut d = Dispatcher::new(policy(1));
-        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(0));
         let mut id = spawned(&fx)[0];
         for _ in 0..MAX_SILENT_STARTUP_DEATHS {
             let fx = d.ended(id, end(EndCause::Startup(None), None));
@@ -1255,7 +1234,7 @@ mod tests {
     #[test]
     fn r10_a_spawn_failure_fails_the_queue_but_does_not_break() {
         let mut d = Dispatcher::new(policy(1));
-        let fx = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(0));
         let id = spawned(&fx)[0];
         let error = std::io::Error::other("Too many open files");
         let fx = d.spawn_failed(id, &error);
@@ -1267,15 +1246,15 @@ mod tests {
             failures[0].1
         );
         assert!(d.broken().is_none());
-        let fx = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, task(1));
         assert_eq!(spawned(&fx).len(), 1, "the next submission tries again");
     }
 
     #[test]
     fn r11_cancel_futures_keeps_claimed_tasks() {
         let mut d = Dispatcher::new(policy(1));
-        let _ = d.submit(task(0)).map_err(|(e, _)| e).unwrap();
-        let _ = d.submit(task(1)).map_err(|(e, _)| e).unwrap();
+        let _ = accepted(&mut d, task(0));
+        let _ = accepted(&mut d, task(1));
         let fx = d.shutdown(true);
         assert_eq!(
             fx.0.iter()
@@ -1289,17 +1268,9 @@ mod tests {
     #[test]
     fn r12_r13_terminate_signals_escalates_and_says_never_started() {
         let (mut d, id) = one_ready();
-        let _ = d
-            .replied(
-                id,
-                &[Reply {
-                    task: 0,
-                    elapsed_ns: 1_000,
-                }],
-            )
-            .effects;
+        let _ = quick_reply(&mut d, id, 0);
         for i in 1..=2 {
-            let _ = d.submit(task(i)).map_err(|(e, _)| e).unwrap();
+            let _ = accepted(&mut d, task(i));
         }
         let now = Instant::now();
         let fx = d.terminate(Signal::Terminate, now);
@@ -1361,7 +1332,7 @@ mod tests {
         let now = Instant::now();
         let late = now + Duration::from_secs(3600);
         // Task 0 is running; task 1 waits with a deadline; every worker's timer covers it.
-        let fx = d.submit(timed(1, late)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, timed(1, late));
         assert!(has(&fx, |e| matches!(e, Effect::Rearm(_))));
         assert_eq!(d.queued(), 1);
         assert_eq!(d.timer_of(WorkerId(0)), Some(late));
@@ -1373,7 +1344,7 @@ mod tests {
         assert_eq!(d.queued(), 0);
         assert_eq!(d.timer_of(WorkerId(0)), None);
         // One already past when it reaches the front fails at dispatch, unsent.
-        let fx = d.submit(timed(2, now)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, timed(2, now));
         assert_eq!(failed(&fx), [(2, timed_out())]);
         assert!(!has(&fx, |e| matches!(e, Effect::Flush(_))));
         assert_eq!(d.in_flight(WorkerId(0)), 1);
@@ -1383,7 +1354,7 @@ mod tests {
     fn r15_a_timed_task_waits_for_an_empty_worker_and_arms_its_timer() {
         let (mut d, id) = one_ready();
         let at = Instant::now() + Duration::from_secs(3600);
-        let fx = d.submit(timed(1, at)).map_err(|(e, _)| e).unwrap();
+        let fx = accepted(&mut d, timed(1, at));
         assert!(!has(&fx, |e| matches!(e, Effect::Flush(_))));
         assert_eq!(d.in_flight(id), 1);
         let replied = d.replied(id, &[reply(0)]);
@@ -1397,7 +1368,7 @@ mod tests {
         ));
         assert_eq!(d.timer_of(id), Some(at));
         // Untimed tasks may follow it.
-        let _ = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        let _ = accepted(&mut d, task(2));
         assert_eq!(d.in_flight(id), 2);
     }
 
@@ -1407,8 +1378,8 @@ mod tests {
         let replied = d.replied(id, &[reply(0)]);
         let _ = replied.effects;
         let at = Instant::now() + Duration::from_secs(3600);
-        let _ = d.submit(timed(1, at)).map_err(|(e, _)| e).unwrap();
-        let _ = d.submit(task(2)).map_err(|(e, _)| e).unwrap();
+        let _ = accepted(&mut d, timed(1, at));
+        let _ = accepted(&mut d, task(2));
         assert_eq!(d.in_flight(id), 2);
         let fx = d.timer_expired(id, at);
         assert!(has(
@@ -1434,7 +1405,7 @@ mod tests {
         let replied = d.replied(id, &[reply(0)]);
         let _ = replied.effects;
         let at = Instant::now() + Duration::from_secs(3600);
-        let _ = d.submit(timed(1, at)).map_err(|(e, _)| e).unwrap();
+        let _ = accepted(&mut d, timed(1, at));
         let _ = d.timer_expired(id, at);
         let fx = d.ended(id, end(EndCause::Exited, Some(1)));
         assert_eq!(failed(&fx), [(1, timed_out())]);
@@ -1447,7 +1418,7 @@ mod tests {
         let replied = d.replied(id, &[reply(0)]);
         let _ = replied.effects;
         let at = Instant::now() + Duration::from_secs(3600);
-        let _ = d.submit(timed(1, at)).map_err(|(e, _)| e).unwrap();
+        let _ = accepted(&mut d, timed(1, at));
         let fx = d.timer_expired(id, at);
         assert!(has(&fx, |e| matches!(e, Effect::Signal(_, Signal::Kill))));
         let replied = d.replied(id, &[reply(1)]);
