@@ -44,8 +44,10 @@
 //!   Without a counter every task it held fails. No task runs twice.
 //! - **R8** A worker that ends while starting breaks the pool when it said why (a failed
 //!   initializer, a refused handshake), unless the pool is being killed or is shut down with
-//!   nothing queued. One that died silently with no initializer to blame was most likely
-//!   killed from outside and is replaced, up to [`MAX_SILENT_STARTUP_DEATHS`] in a row.
+//!   nothing queued. One that died silently is replaced instead when it was killed from
+//!   outside: by `SIGKILL`, up to [`MAX_KILLED_STARTUP_DEATHS`] in a row; any other silent
+//!   death, when no initializer can be blamed, up to [`MAX_SILENT_STARTUP_DEATHS`] in a row.
+//!   Both counts restart when a worker becomes ready.
 //! - **R9** After an end the worker is replaced (a new id, [`Effect::Spawn`]) unless the pool
 //!   is broken, being killed, or shut down with an empty queue; otherwise it is forgotten.
 //! - **R10** A worker that could not be started at all (no process: out of descriptors,
@@ -90,6 +92,13 @@ const HIDE_NS: f64 = 200_000.0;
 /// How many workers in a row may die silently during start-up (no initializer configured)
 /// and be replaced before the pool gives up and breaks (R8).
 pub const MAX_SILENT_STARTUP_DEATHS: u32 = 3;
+/// How many workers in a row may be killed by `SIGKILL` during start-up and be replaced
+/// before the pool breaks (R8). A program does not send itself `SIGKILL`: someone outside did
+/// (an operator, the OOM killer, a test's kill storm), so this bound only stops an endless
+/// respawn loop.
+pub const MAX_KILLED_STARTUP_DEATHS: u32 = 64;
+/// `SIGKILL`, the same number on every Unix.
+const SIGKILL: i32 = 9;
 /// How long a worker told to terminate may take before it is killed (R12, R13).
 pub const TERMINATE_GRACE: Duration = Duration::from_secs(2);
 /// The error text of a task that a terminated worker never started (R12).
@@ -350,6 +359,7 @@ pub struct Dispatcher<J> {
     broken: Option<String>,
     terminating: Option<Signal>,
     silent_startup_deaths: u32,
+    killed_startup_deaths: u32,
     avg_ns: Option<f64>,
     /// The queue may hold a task with a deadline (cleared by a scan that finds none; R15).
     queued_deadlines: bool,
@@ -368,6 +378,7 @@ impl<J: Job> Dispatcher<J> {
             broken: None,
             terminating: None,
             silent_startup_deaths: 0,
+            killed_startup_deaths: 0,
             avg_ns: None,
             queued_deadlines: false,
         }
@@ -442,6 +453,7 @@ impl<J: Job> Dispatcher<J> {
     pub fn ready(&mut self, id: WorkerId) -> Effects<J> {
         let mut fx = Effects::default();
         self.silent_startup_deaths = 0;
+        self.killed_startup_deaths = 0;
         if let Some(w) = self.worker_mut(id) {
             w.phase = Phase::Ready;
         }
@@ -589,10 +601,15 @@ impl<J: Job> Dispatcher<J> {
 
         // R8
         if let EndCause::Startup(why) = end.cause {
-            self.silent_startup_deaths += 1;
             let killed_from_outside = why.is_none()
-                && !self.policy.has_initializer
-                && self.silent_startup_deaths <= MAX_SILENT_STARTUP_DEATHS;
+                && if end.reason == ExitReason::Signal(SIGKILL) {
+                    self.killed_startup_deaths += 1;
+                    self.killed_startup_deaths <= MAX_KILLED_STARTUP_DEATHS
+                } else {
+                    self.silent_startup_deaths += 1;
+                    !self.policy.has_initializer
+                        && self.silent_startup_deaths <= MAX_SILENT_STARTUP_DEATHS
+                };
             if self.terminating.is_none()
                 && !(self.shutdown && self.queue.is_empty())
                 && !killed_from_outside
@@ -1215,20 +1232,49 @@ mod tests {
         assert_eq!(failed(&fx).len(), 1);
     }
 
-    #[test]
-    fn r8_silent_startup_deaths_are_replaced_a_few_times_then_break() {
-        let mut d = Dispatcher::new(policy(1));
+    /// Ends `limit` starting workers in a row with `reason` (each is replaced), then one more
+    /// (the pool breaks).
+    fn startup_deaths_break_after(mut d: Dispatcher<Probe>, reason: ExitReason, limit: u32) {
         let fx = accepted(&mut d, task(0));
         let mut id = spawned(&fx)[0];
-        for _ in 0..MAX_SILENT_STARTUP_DEATHS {
-            let fx = d.ended(id, end(EndCause::Startup(None), None));
+        let death = || End {
+            reason,
+            ..end(EndCause::Startup(None), None)
+        };
+        for _ in 0..limit {
+            let fx = d.ended(id, death());
             assert!(d.broken().is_none());
             id = spawned(&fx)[0];
         }
-        let fx = d.ended(id, end(EndCause::Startup(None), None));
+        let fx = d.ended(id, death());
         assert!(d.broken().is_some());
         assert_eq!(failed(&fx).len(), 1);
         assert!(spawned(&fx).is_empty());
+    }
+
+    #[test]
+    fn r8_silent_startup_deaths_are_replaced_a_few_times_then_break() {
+        let d = Dispatcher::new(policy(1));
+        startup_deaths_break_after(d, ExitReason::Code(70), MAX_SILENT_STARTUP_DEATHS);
+        let d = Dispatcher::new(policy(1));
+        startup_deaths_break_after(d, ExitReason::Signal(11), MAX_SILENT_STARTUP_DEATHS);
+    }
+
+    #[test]
+    fn r8_startup_kills_from_outside_are_replaced_many_times_then_break() {
+        let d = Dispatcher::new(policy(2));
+        startup_deaths_break_after(d, ExitReason::Signal(SIGKILL), MAX_KILLED_STARTUP_DEATHS);
+        let mut with_initializer = policy(2);
+        with_initializer.has_initializer = true;
+        let d = Dispatcher::new(with_initializer);
+        startup_deaths_break_after(d, ExitReason::Signal(SIGKILL), MAX_KILLED_STARTUP_DEATHS);
+    }
+
+    #[test]
+    fn r8_a_silent_startup_death_with_an_initializer_breaks_at_once() {
+        let mut with_initializer = policy(1);
+        with_initializer.has_initializer = true;
+        startup_deaths_break_after(Dispatcher::new(with_initializer), ExitReason::Code(70), 0);
     }
 
     #[test]
