@@ -3,18 +3,17 @@
 //! affected and every future reaches one outcome.
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use std::time::Duration;
 
 use cfutures_core::{Error, Shutdown};
 use cfutures_process::ProcessPoolExecutor;
-use common::{Gate, PATIENCE, gated, pid, reaped, wait_exit};
+use cfutures_test_support::process::{no_core_dumps, pid, reaped, wait_exit};
+use cfutures_test_support::{Gate, PATIENCE, gate_wait};
 
 const LIMIT: Duration = Duration::from_millis(150);
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
-    common::no_core_dumps();
+    no_core_dumps();
     ProcessPoolExecutor::builder()
         .max_workers(workers)
         .build()
@@ -128,7 +127,7 @@ fn the_builder_default_applies_and_a_task_limit_overrides_it() {
 fn a_task_whose_deadline_passes_in_the_queue_never_starts() {
     let pool = pool(1);
     let gate = Gate::new();
-    let busy = pool.submit(gated, gate.arg()).unwrap();
+    let busy = pool.submit(gate_wait, gate.arg()).unwrap();
     gate.wait_started();
     let path = temp("never");
     let late = pool
@@ -136,7 +135,7 @@ fn a_task_whose_deadline_passes_in_the_queue_never_starts() {
         .unwrap();
     assert_eq!(late.result_timeout(PATIENCE), Err(timed_out(LIMIT)));
     assert!(busy.running());
-    gate.release();
+    gate.release(1);
     assert!(busy.result_timeout(PATIENCE).is_ok());
     pool.shutdown(Shutdown::WAIT);
     assert!(

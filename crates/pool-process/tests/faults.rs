@@ -2,18 +2,17 @@
 //! error, loses nothing else, and nothing hangs.
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use std::io::Write;
 use std::os::fd::FromRawFd;
 
 use cfutures_core::{Error, ExitReason, Shutdown};
 use cfutures_process::ProcessPoolExecutor;
-use common::{Gate, PATIENCE, gated, pid, reaped, wait_exit};
+use cfutures_test_support::process::{no_core_dumps, pid, reaped, wait_exit};
+use cfutures_test_support::{Gate, PATIENCE, gate_wait};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
-    common::no_core_dumps();
+    no_core_dumps();
     ProcessPoolExecutor::builder()
         .max_workers(workers)
         .build()
@@ -79,8 +78,8 @@ fn a_task_that_exits_fails_with_its_exit_code() {
 fn a_worker_killed_from_outside_fails_only_its_task() {
     let pool = pool(1);
     let gate = Gate::new();
-    let victim = pool.submit(gated, gate.arg()).unwrap();
-    // Queued behind the gated task (a fresh pool sends one task at a time until it has
+    let victim = pool.submit(gate_wait, gate.arg()).unwrap();
+    // Queued behind the gate_wait task (a fresh pool sends one task at a time until it has
     // measured how long tasks take), so not lost with the worker.
     let queued: Vec<_> = (0..3).map(|_| pool.submit(pid, ()).unwrap()).collect();
     let worker = gate.wait_started();
@@ -148,7 +147,7 @@ fn tasks_sent_to_a_worker_that_dies_before_starting_them_run_elsewhere() {
     // Teach the pool that tasks are short, so it pipelines several to the worker.
     let _: Vec<_> = pool.map(|x: u32| x, 0..200, 1).unwrap().collect();
     let gate = Gate::new();
-    let victim = pool.submit(gated, gate.arg()).unwrap();
+    let victim = pool.submit(gate_wait, gate.arg()).unwrap();
     let behind: Vec<_> = (0..5).map(|_| pool.submit(pid, ()).unwrap()).collect();
     let worker = gate.wait_started();
     // SAFETY: our pool's worker, not reaped while its task runs.
@@ -168,15 +167,15 @@ fn a_finished_result_is_not_held_back_by_the_next_task() {
     let _: Vec<_> = pool.map(|x: u32| x, 0..200, 1).unwrap().collect();
     let first = Gate::new();
     let second = Gate::new();
-    let a = pool.submit(gated, first.arg()).unwrap();
-    let b = pool.submit(gated, second.arg()).unwrap();
+    let a = pool.submit(gate_wait, first.arg()).unwrap();
+    let b = pool.submit(gate_wait, second.arg()).unwrap();
     first.wait_started();
-    first.release();
+    first.release(1);
     // `b` may already be blocking in the same worker.
     assert!(a.wait_timeout(PATIENCE), "a's result was held back");
     assert!(a.result().is_ok());
     second.wait_started();
-    second.release();
+    second.release(1);
     assert!(b.result().is_ok());
 }
 
@@ -442,7 +441,7 @@ fn malformed_frames_from_a_worker_fail_its_futures_not_the_parent() {
 fn helper_parent_that_dies() {
     let pool = pool(1);
     let gate = Gate::new();
-    let _running = pool.submit(gated, gate.arg()).unwrap();
+    let _running = pool.submit(gate_wait, gate.arg()).unwrap();
     let worker = gate.wait_started();
     println!("worker pid {worker}");
     std::io::stdout().flush().unwrap();

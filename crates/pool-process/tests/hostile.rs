@@ -7,17 +7,16 @@
 //! dispositions) run in a child process: the test re-executes this binary on one `helper_` test.
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use std::io::Write;
 use std::sync::mpsc;
 
 use cfutures_core::Error;
 use cfutures_process::ProcessPoolExecutor;
-use common::{Gate, PATIENCE, gated, pid, wait_exit};
+use cfutures_test_support::process::{no_core_dumps, pid, wait_exit};
+use cfutures_test_support::{Gate, PATIENCE, gate_wait, within};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
-    common::no_core_dumps();
+    no_core_dumps();
     ProcessPoolExecutor::builder()
         .max_workers(workers)
         .build()
@@ -43,16 +42,6 @@ fn run_helper(name: &str) -> std::process::Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-/// Runs `f` on another thread; panics if it does not return within [`PATIENCE`].
-fn within_patience<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(PATIENCE)
-        .unwrap_or_else(|_| panic!("{what} hung"))
 }
 
 /// Kills and reaps (if it is ours) a process a test left behind on purpose.
@@ -102,7 +91,7 @@ fn fork_a_sleeper(_: ()) -> u32 {
 fn a_grandchild_holding_the_wire_does_not_block_shutdown() {
     let pool = pool(1);
     let sleeper = *pool.submit(fork_a_sleeper, ()).unwrap().result().unwrap();
-    within_patience(
+    within(
         "shutdown(wait) with a grandchild holding the wire",
         move || drop(pool),
     );
@@ -114,7 +103,7 @@ fn a_fork_of_the_parent_does_not_block_shutdown() {
     let pool = pool(1);
     assert!(pool.submit(pid, ()).unwrap().result().is_ok());
     let sleeper = fork_a_sleeper(());
-    within_patience(
+    within(
         "shutdown(wait) with a forked parent holding the wire",
         move || drop(pool),
     );
@@ -126,7 +115,7 @@ fn a_fork_of_the_parent_does_not_block_shutdown() {
 fn fork_then_wait((paths, pid_file): ((String, String), String)) -> u32 {
     let sleeper = fork_a_sleeper(());
     std::fs::write(pid_file, sleeper.to_string()).unwrap();
-    gated(paths)
+    gate_wait(paths)
 }
 
 #[test]
@@ -140,12 +129,12 @@ fn kill_workers_fails_the_running_task_even_if_a_grandchild_holds_the_wire() {
     let sleeper: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     let _ = std::fs::remove_file(&pid_file);
     pool.kill_workers();
-    let outcome = within_patience("the killed task's future", move || running.into_result());
+    let outcome = within("the killed task's future", move || running.into_result());
     assert!(
         matches!(outcome, Err(Error::WorkerDied { pid, .. }) if pid == worker),
         "{outcome:?}"
     );
-    within_patience("dropping the killed pool", move || drop(pool));
+    within("dropping the killed pool", move || drop(pool));
     kill_leftover(sleeper);
 }
 
@@ -176,23 +165,23 @@ fn a_task_writing_to_a_closed_pipe_gets_broken_pipe_as_in_the_parent() {
 fn terminate_workers_ends_a_stopped_worker() {
     let pool = pool(1);
     let gate = Gate::new();
-    let running = pool.submit(gated, gate.arg()).unwrap();
+    let running = pool.submit(gate_wait, gate.arg()).unwrap();
     let worker = gate.wait_started();
     // SAFETY: stops our own worker process.
     unsafe { libc::kill(worker as libc::pid_t, libc::SIGSTOP) };
     pool.terminate_workers();
-    let outcome = within_patience("the stopped worker's future", move || running.into_result());
+    let outcome = within("the stopped worker's future", move || running.into_result());
     assert!(
         matches!(outcome, Err(Error::WorkerDied { pid, .. }) if pid == worker),
         "{outcome:?}"
     );
-    within_patience("dropping the terminated pool", move || drop(pool));
+    within("dropping the terminated pool", move || drop(pool));
 }
 
 fn ignore_sigterm_then_wait(paths: (String, String)) -> u32 {
     // SAFETY: sets this worker's own disposition.
     unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
-    gated(paths)
+    gate_wait(paths)
 }
 
 #[test]
@@ -202,14 +191,14 @@ fn terminate_workers_ends_a_worker_that_ignores_sigterm() {
     let running = pool.submit(ignore_sigterm_then_wait, gate.arg()).unwrap();
     let worker = gate.wait_started();
     pool.terminate_workers();
-    let outcome = within_patience("the stubborn worker's future", move || {
+    let outcome = within("the stubborn worker's future", move || {
         running.into_result()
     });
     assert!(
         matches!(outcome, Err(Error::WorkerDied { pid, .. }) if pid == worker),
         "{outcome:?}"
     );
-    within_patience("dropping the terminated pool", move || drop(pool));
+    within("dropping the terminated pool", move || drop(pool));
 }
 
 // 5. Running out of file descriptors while the first worker starts.
@@ -304,7 +293,7 @@ fn kill_workers_says_pipelined_tasks_never_started() {
         f.result().unwrap();
     }
     let gate = Gate::new();
-    let running = pool.submit(gated, gate.arg()).unwrap();
+    let running = pool.submit(gate_wait, gate.arg()).unwrap();
     let behind: Vec<_> = (0..8).map(|i| pool.submit(nothing, i).unwrap()).collect();
     gate.wait_started();
     pool.kill_workers();
@@ -338,7 +327,7 @@ fn kill_workers_says_pipelined_tasks_never_started() {
 fn a_done_callback_waiting_on_a_later_future_of_the_same_worker_does_not_deadlock() {
     let pool = pool(1);
     let gate = Gate::new();
-    let first = pool.submit(gated, gate.arg()).unwrap();
+    let first = pool.submit(gate_wait, gate.arg()).unwrap();
     let second = pool.submit(nothing, 2).unwrap();
     let (tx, rx) = mpsc::channel();
     let waited = second.clone();
@@ -346,7 +335,7 @@ fn a_done_callback_waiting_on_a_later_future_of_the_same_worker_does_not_deadloc
         let _ = tx.send(waited.result_timeout(PATIENCE).cloned());
     });
     gate.wait_started();
-    gate.release();
+    gate.release(1);
     let seen = rx
         .recv_timeout(PATIENCE * 2)
         .expect("the callback never ran");
@@ -429,7 +418,7 @@ fn a_task_that_closes_its_wire_fails_alone() {
     let before = pool.submit(pid, ()).unwrap();
     let closer = pool.submit(close_the_wire, ()).unwrap();
     let after = pool.submit(pid, ()).unwrap();
-    within_patience("a task closing its wire", move || {
+    within("a task closing its wire", move || {
         let first = *before.result().unwrap();
         died(closer);
         let next = *after.result().unwrap();
@@ -453,7 +442,7 @@ fn a_task_that_execs_fails_with_how_the_new_program_ended() {
     let quick = pool.submit(exec_a_shell, "exit 3".to_string()).unwrap();
     // The wire is close-on-exec, so a program that lives on is seen to have closed it.
     let lingering = pool.submit(exec_a_shell, "sleep 300".to_string()).unwrap();
-    within_patience("a task that execs", move || {
+    within("a task that execs", move || {
         assert_eq!(died(quick), cfutures_core::ExitReason::Code(3));
         died(lingering);
         assert!(pool.submit(pid, ()).unwrap().result().is_ok());
@@ -472,7 +461,7 @@ fn a_task_that_calls_setsid_is_still_served_and_terminated() {
     assert_eq!(session, worker as i32, "the worker leads a new session");
     assert_eq!(*pool.submit(pid, ()).unwrap().result().unwrap(), worker);
     pool.terminate_workers();
-    within_patience("drop after terminate_workers", move || drop(pool));
+    within("drop after terminate_workers", move || drop(pool));
     assert!(wait_exit(worker, PATIENCE));
 }
 
@@ -504,7 +493,7 @@ fn a_dead_worker_still_fails_its_future() {
     let pool = pool(1);
     assert!(pool.submit(pid, ()).unwrap().result().is_ok());
     let dying = pool.submit(exit_with, 3).unwrap();
-    let reason = within_patience("a worker reaped by someone else", move || died(dying));
+    let reason = within("a worker reaped by someone else", move || died(dying));
     println!("reason: {reason}");
     assert!(pool.submit(pid, ()).unwrap().result().is_ok());
 }

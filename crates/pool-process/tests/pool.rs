@@ -2,18 +2,17 @@
 //! `test_process_pool.py`, `test_init.py` and `test_shutdown.py` where they apply).
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cfutures_core::{Error, ExitReason, Shutdown};
 use cfutures_process::ProcessPoolExecutor;
-use common::{Gate, gated, pid, reaped};
+use cfutures_test_support::process::{no_core_dumps, pid, reaped};
+use cfutures_test_support::{Gate, PATIENCE, block_on, gate_wait};
 use serde::{Deserialize, Serialize};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
-    common::no_core_dumps();
+    no_core_dumps();
     ProcessPoolExecutor::builder()
         .max_workers(workers)
         .build()
@@ -213,7 +212,7 @@ fn map_results_work_with_the_helpers() {
     let futures: Vec<_> = (0..8u64)
         .map(|i| pool.submit(|x: u64| x * 3, i).unwrap())
         .collect();
-    let mut seen: Vec<u64> = cfutures_helpers::as_completed(futures, Some(common::PATIENCE))
+    let mut seen: Vec<u64> = cfutures_helpers::as_completed(futures, Some(PATIENCE))
         .map(|f| *f.unwrap().result().unwrap())
         .collect();
     seen.sort();
@@ -373,11 +372,11 @@ fn shutdown_refuses_new_work_and_reaps_every_worker() {
 fn shutdown_without_wait_still_runs_queued_work() {
     let pool = pool(1);
     let gate = Gate::new();
-    let first = pool.submit(gated, gate.arg()).unwrap();
+    let first = pool.submit(gate_wait, gate.arg()).unwrap();
     let queued: Vec<_> = (0..3).map(|_| pool.submit(pid, ()).unwrap()).collect();
     gate.wait_started();
     pool.shutdown(Shutdown::NO_WAIT);
-    gate.release();
+    gate.release(1);
     first.result().unwrap();
     for future in queued {
         future.result().unwrap();
@@ -388,7 +387,7 @@ fn shutdown_without_wait_still_runs_queued_work() {
 fn shutdown_with_cancel_futures_cancels_only_what_has_not_started() {
     let pool = pool(1);
     let gate = Gate::new();
-    let running = pool.submit(gated, gate.arg()).unwrap();
+    let running = pool.submit(gate_wait, gate.arg()).unwrap();
     let queued: Vec<_> = (0..4).map(|_| pool.submit(pid, ()).unwrap()).collect();
     gate.wait_started();
     assert!(running.running());
@@ -396,7 +395,7 @@ fn shutdown_with_cancel_futures_cancels_only_what_has_not_started() {
     for future in &queued {
         assert!(future.cancelled());
     }
-    gate.release();
+    gate.release(1);
     let pid = *running.result().unwrap();
     pool.shutdown(Shutdown::WAIT);
     assert!(reaped(pid));
@@ -406,12 +405,12 @@ fn shutdown_with_cancel_futures_cancels_only_what_has_not_started() {
 fn a_cancelled_future_is_never_sent() {
     let pool = pool(1);
     let gate = Gate::new();
-    let running = pool.submit(gated, gate.arg()).unwrap();
+    let running = pool.submit(gate_wait, gate.arg()).unwrap();
     let victim = pool.submit(pid, ()).unwrap();
     let after = pool.submit(pid, ()).unwrap();
     gate.wait_started();
     assert!(victim.cancel());
-    gate.release();
+    gate.release(1);
     running.result().unwrap();
     after.result().unwrap();
     assert_eq!(victim.result(), Err(Error::Cancelled));
@@ -421,7 +420,7 @@ fn a_cancelled_future_is_never_sent() {
 fn terminate_workers_fails_running_and_cancels_queued() {
     let pool = pool(1);
     let gate = Gate::new();
-    let running = pool.submit(gated, gate.arg()).unwrap();
+    let running = pool.submit(gate_wait, gate.arg()).unwrap();
     let queued = pool.submit(pid, ()).unwrap();
     let worker = gate.wait_started();
     pool.terminate_workers();
@@ -442,7 +441,7 @@ fn terminate_workers_fails_running_and_cancels_queued() {
 fn kill_workers_kills() {
     let pool = pool(2);
     let gate = Gate::new();
-    let running = pool.submit(gated, gate.arg()).unwrap();
+    let running = pool.submit(gate_wait, gate.arg()).unwrap();
     let worker = gate.wait_started();
     pool.kill_workers();
     assert_eq!(
@@ -491,7 +490,7 @@ fn a_done_callback_may_drop_the_last_handle_to_the_pool() {
         drop(held);
         tx.send(()).unwrap();
     });
-    rx.recv_timeout(common::PATIENCE).unwrap();
+    rx.recv_timeout(PATIENCE).unwrap();
 }
 
 #[test]
@@ -501,25 +500,6 @@ fn futures_work_with_await() {
     // A minimal executor: park until woken.
     let value = block_on(future);
     assert_eq!(value, Ok(7000));
-}
-
-fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park();
-    }
 }
 
 fn shout(line: String) {
