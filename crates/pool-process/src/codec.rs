@@ -16,6 +16,7 @@ use std::mem::ManuallyDrop;
 #[cfg(doc)]
 use crate::body::BODY_MIN;
 use crate::body::Body;
+use crate::serde_text;
 use crate::wire::reserve_huge;
 
 use serde::Serialize;
@@ -35,7 +36,7 @@ pub(crate) fn encode<T: Serialize + 'static>(
     value: T,
     out: &mut Vec<u8>,
     body_min: usize,
-) -> postcard::Result<Option<Body>> {
+) -> Result<Option<Body>, String> {
     match into_body(value) {
         Ok(body) if body.len() >= body_min => Ok(Some(body)),
         Ok(body) => {
@@ -49,7 +50,7 @@ pub(crate) fn encode<T: Serialize + 'static>(
             out.extend_from_slice(body.as_bytes());
             Ok(None)
         }
-        Err(value) => postcard::to_io(&value, out).map(|_| None),
+        Err(value) => serde_text::encode(&value, out).map(|()| None),
     }
 }
 
@@ -74,10 +75,11 @@ pub(crate) fn into_body<T: 'static>(value: T) -> Result<Body, T> {
 }
 
 /// Decodes a `T` that arrived as `encoded`.
-pub(crate) fn decode<T: DeserializeOwned + 'static>(encoded: Encoded<'_>) -> postcard::Result<T> {
+/// The error's text is the type's own where its `Deserialize` gave one (`serde_text.rs`).
+pub(crate) fn decode<T: DeserializeOwned + 'static>(encoded: Encoded<'_>) -> Result<T, String> {
     match encoded {
         Encoded::Inline(bytes) => decode_inline(bytes),
-        Encoded::Body(body) => from_body(body),
+        Encoded::Body(body) => from_body(body).map_err(|e| e.to_string()),
     }
 }
 
@@ -109,35 +111,48 @@ fn cast<T: 'static, U: 'static>(value: T) -> Result<U, T> {
 
 /// Decodes a `T` that fills `bytes` (trailing bytes are an error only on the fast path,
 /// where the length is known; postcard ignores them).
-fn decode_inline<T: DeserializeOwned + 'static>(bytes: &[u8]) -> postcard::Result<T> {
+fn decode_inline<T: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<T, String> {
+    if let Some(fast) = decode_fast(bytes) {
+        return fast.map_err(|e| e.to_string());
+    }
+    serde_text::decode(bytes)
+}
+
+/// [`decode_inline`] for a byte-like `T`; `None` for any other.
+fn decode_fast<T: 'static>(bytes: &[u8]) -> Option<postcard::Result<T>> {
     let mut slot: Option<T> = None;
     let any: &mut dyn Any = &mut slot;
-    if let Some(slot) = any.downcast_mut::<Option<Vec<u8>>>() {
-        *slot = Some(copied(raw(bytes, 1)?));
+    let filled = if let Some(slot) = any.downcast_mut::<Option<Vec<u8>>>() {
+        raw(bytes, 1).map(|body| *slot = Some(copied(body)))
     } else if let Some(slot) = any.downcast_mut::<Option<String>>() {
-        let text =
-            std::str::from_utf8(raw(bytes, 1)?).map_err(|_| postcard::Error::DeserializeBadUtf8)?;
-        *slot = String::from_utf8(copied(text.as_bytes())).ok();
+        raw(bytes, 1).and_then(|body| {
+            let text =
+                std::str::from_utf8(body).map_err(|_| postcard::Error::DeserializeBadUtf8)?;
+            *slot = String::from_utf8(copied(text.as_bytes())).ok();
+            Ok(())
+        })
     } else if let Some(slot) = any.downcast_mut::<Option<Vec<f64>>>() {
-        let body = raw(bytes, 8)?;
-        let mut v = Vec::new();
-        reserve_huge(&mut v, body.len() / 8);
-        v.extend(
-            body.chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())),
-        );
-        *slot = Some(v);
+        raw(bytes, 8).map(|body| {
+            let mut v = Vec::new();
+            reserve_huge(&mut v, body.len() / 8);
+            v.extend(
+                body.chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())),
+            );
+            *slot = Some(v);
+        })
     } else if let Some(slot) = any.downcast_mut::<Option<Vec<f32>>>() {
-        let body = raw(bytes, 4)?;
-        *slot = Some(
-            body.chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()))
-                .collect(),
-        );
+        raw(bytes, 4).map(|body| {
+            *slot = Some(
+                body.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()))
+                    .collect(),
+            );
+        })
     } else {
-        return postcard::from_bytes(bytes);
-    }
-    slot.ok_or(postcard::Error::SerdeDeCustom)
+        return None;
+    };
+    Some(filled.and_then(|()| slot.ok_or(postcard::Error::DeserializeBadUtf8)))
 }
 
 /// The body of a fast-path encoding whose elements are `size` bytes: checks the count

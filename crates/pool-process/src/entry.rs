@@ -89,13 +89,14 @@ where
 {
     // SAFETY: as in `task_entry`.
     let f: F = unsafe { conjure::<F>(fn_word) };
-    let items: Vec<A> =
-        postcard::from_bytes(inline(arg)?).map_err(|e| format!("cannot decode the chunk: {e}"))?;
+    let items: Vec<A> = crate::serde_text::decode(inline(arg)?)
+        .map_err(|e| format!("cannot decode the chunk: {e}"))?;
     let values: Vec<Result<R, Failure>> = items
         .into_iter()
         .map(|item| crate::worker::catch_task(|| f(item)))
         .collect();
-    postcard::to_io(&values, out).map_err(|e| format!("cannot encode the results: {e}"))?;
+    crate::serde_text::encode(&values, out)
+        .map_err(|e| format!("cannot encode the results: {e}"))?;
     Ok(None)
 }
 
@@ -112,7 +113,7 @@ where
 {
     // SAFETY: as in `task_entry`.
     let f: F = unsafe { conjure::<F>(fn_word) };
-    let arg: A = postcard::from_bytes(inline(arg)?)
+    let arg: A = crate::serde_text::decode(inline(arg)?)
         .map_err(|e| format!("cannot decode the initializer's argument: {e}"))?;
     f(arg);
     Ok(None)

@@ -117,7 +117,7 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
     fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks> {
         let result = outcome.and_then(|bytes| {
             decode_guarded(|| {
-                postcard::from_bytes::<ChunkResults<R>>(bytes)
+                crate::serde_text::decode::<ChunkResults<R>>(bytes)
                     .map(|results| results.0)
                     .map_err(|e| Error::Serialization(format!("cannot decode the results: {e}")))
             })

@@ -156,6 +156,8 @@ mod outbox;
 #[cfg(target_os = "linux")]
 mod overflow;
 #[cfg(target_os = "linux")]
+mod serde_text;
+#[cfg(target_os = "linux")]
 mod shell;
 #[cfg(target_os = "linux")]
 mod spawn;

@@ -137,7 +137,7 @@ impl Inner {
         job: fn(Promise<T>) -> Box<dyn Job>,
     ) -> Result<Future<T>, Error>
     where
-        E: FnOnce(&mut Vec<u8>) -> postcard::Result<Option<Body>>,
+        E: FnOnce(&mut Vec<u8>) -> Result<Option<Body>, String>,
     {
         let deadline = timeout.and_then(|after| Deadline::after(Instant::now(), after));
         let id = self.next_task.fetch_add(1, Ordering::Relaxed);
