@@ -31,7 +31,9 @@
 //! - **R4** Frames for a worker go to its outbox. The first transition that appends to an idle
 //!   outbox returns [`Effect::Flush`]: that caller now owns writing it, calling
 //!   [`Dispatcher::take_outbox`] until it returns `None`. One writer per worker keeps frames
-//!   in the order they entered `in_flight`.
+//!   in the order they entered `in_flight`. A task's body (a moved byte-like argument) is
+//!   never copied into the outbox: the [`Outbox`] refers to it, for a writer that writes
+//!   [`Outbox::slices`] ([`Dispatcher::take_outbox_vectored`]).
 //! - **R5** A ready worker with nothing in flight is told to stop (a STOP frame after its
 //!   tasks) when it has run `max_tasks_per_child` tasks, or when the pool is shut down or
 //!   broken and the queue is empty. It then finishes and exits on its own.

@@ -149,7 +149,7 @@ impl Inner {
         let body = encode(&mut frame)
             .map_err(|e| Error::Serialization(format!("cannot encode the argument: {e}")))?;
         if let Some(body) = &body {
-            frame[start + 4] = kind::TASK_BODY;
+            wire::set_kind(&mut frame, start, kind::TASK_BODY);
             frame.extend_from_slice(&body.shape().to_le_bytes());
         }
         let body_len = body.as_ref().map_or(0, Body::len);

@@ -502,6 +502,17 @@ pub fn begin_frame(out: &mut Vec<u8>, kind: u8) -> usize {
     start
 }
 
+/// Changes the kind of the frame begun at `start` (a task or reply that turned out to carry
+/// a body).
+pub fn set_kind(out: &mut [u8], start: usize, kind: u8) {
+    out[start + LEN_BYTES] = kind;
+}
+
+/// The kind of the frame begun at `start`.
+pub fn kind_of(out: &[u8], start: usize) -> u8 {
+    out[start + LEN_BYTES]
+}
+
 /// Writes the length of the frame begun at `start`. If it is longer than `limit`, removes it
 /// from `out` and returns its length as the error.
 pub fn end_frame(out: &mut Vec<u8>, start: usize, limit: usize) -> Result<(), usize> {

@@ -308,7 +308,7 @@ fn serve_with(
             write_reply_header(&mut out, header, id, elapsed);
             let body_len = body.as_ref().map_or(0, Body::len);
             if let Some(body) = &body {
-                out[start + 4] = kind::DONE_BODY;
+                wire::set_kind(&mut out, start, kind::DONE_BODY);
                 out.extend_from_slice(&body.shape().to_le_bytes());
             }
             if let Err(len) = wire::end_body_frame(&mut out, start, body_len, limit) {
@@ -338,7 +338,7 @@ fn serve_with(
                 let _ = wire::end_frame(&mut out, start, usize::MAX);
             }
         }
-        let body = if out[start + 4] == kind::DONE_BODY {
+        let body = if wire::kind_of(&out, start) == kind::DONE_BODY {
             body
         } else {
             None
