@@ -132,6 +132,8 @@
 //!    and `Forget`, settling jobs with the `Pending`/`ChunkPending` records and running
 //!    their done-callbacks on a `Delivery`.
 
+// Off Linux only the dispatcher's `Task` names it.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod body;
 #[cfg(target_os = "linux")]
 mod builder;
