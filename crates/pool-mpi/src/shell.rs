@@ -166,6 +166,7 @@ impl Runtime {
         let task = Task {
             id,
             frame,
+            body: None,
             job: job(promise),
             claimed: false,
             // Per-task deadlines need killing one worker; a rank cannot be (it takes the job

@@ -77,8 +77,9 @@ impl ProcessPoolBuilder {
         A: Serialize + DeserializeOwned + 'static,
     {
         self.initializer = Some(entry::init_call::<F, A>(&initializer).and_then(|call| {
-            postcard::to_allocvec(&arg)
-                .map(|bytes| (call, bytes))
+            let mut bytes = Vec::new();
+            crate::serde_text::encode(&arg, &mut bytes)
+                .map(|()| (call, bytes))
                 .map_err(|e| {
                     Error::Serialization(format!("cannot encode the initializer's argument: {e}"))
                 })

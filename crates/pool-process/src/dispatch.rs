@@ -31,7 +31,9 @@
 //! - **R4** Frames for a worker go to its outbox. The first transition that appends to an idle
 //!   outbox returns [`Effect::Flush`]: that caller now owns writing it, calling
 //!   [`Dispatcher::take_outbox`] until it returns `None`. One writer per worker keeps frames
-//!   in the order they entered `in_flight`.
+//!   in the order they entered `in_flight`. A task's body (a moved byte-like argument) is
+//!   never copied into the outbox: the [`Outbox`] refers to it, for a writer that writes
+//!   [`Outbox::slices`] ([`Dispatcher::take_outbox_vectored`]).
 //! - **R5** A ready worker with nothing in flight is told to stop (a STOP frame after its
 //!   tasks) when it has run `max_tasks_per_child` tasks, or when the pool is shut down or
 //!   broken and the queue is empty. It then finishes and exits on its own.
@@ -79,11 +81,13 @@
 //!   comes and R7 settles what it held.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cfutures_core::{Error, ExitReason};
 
-use crate::wire;
+pub use crate::body::Body;
+pub use crate::outbox::Outbox;
 
 /// Most tasks kept in flight per worker.
 const MAX_DEPTH: usize = 64;
@@ -151,8 +155,10 @@ impl Deadline {
 pub struct Task<J> {
     /// Unique within the pool; the worker's reply names it.
     pub id: u64,
-    /// The encoded TASK frame.
+    /// The encoded TASK frame (a TASK_BODY frame's header: its body follows).
     pub frame: Vec<u8>,
+    /// A TASK_BODY frame's body, written from where it lies (`body.rs`).
+    pub body: Option<Arc<Body>>,
     /// The record that completes its future.
     pub job: J,
     /// Its future is already marked running (it was sent to a worker that died before
@@ -160,6 +166,13 @@ pub struct Task<J> {
     pub claimed: bool,
     /// Its time limit, if any (R15).
     pub deadline: Option<Deadline>,
+}
+
+impl<J> Task<J> {
+    /// Bytes it takes on the wire, body included.
+    fn bytes(&self) -> usize {
+        self.frame.len() + self.body.as_ref().map_or(0, |b| b.len())
+    }
 }
 
 /// Something the shell must do after a transition. Effects are listed in the order they must
@@ -276,8 +289,16 @@ pub struct End {
 struct Sent<J> {
     id: u64,
     frame: Vec<u8>,
+    body: Option<Arc<Body>>,
     job: J,
     deadline: Option<Deadline>,
+}
+
+impl<J> Sent<J> {
+    /// Bytes it took on the wire, body included.
+    fn bytes(&self) -> usize {
+        self.frame.len() + self.body.as_ref().map_or(0, |b| b.len())
+    }
 }
 
 /// One worker's record.
@@ -289,7 +310,7 @@ struct Worker<J> {
     /// Bytes the worker's input holds (the byte bound, R3); learned when it starts.
     capacity: usize,
     /// Frames appended but not taken by the writer yet (R4).
-    outbox: Vec<u8>,
+    outbox: Outbox,
     /// Some thread owns writing the outbox (R4).
     flushing: bool,
     /// Tasks sent (for `max_tasks_per_child`).
@@ -310,7 +331,7 @@ impl<J> Worker<J> {
             in_flight: VecDeque::new(),
             in_flight_bytes: 0,
             capacity: 0,
-            outbox: Vec::new(),
+            outbox: Outbox::default(),
             flushing: false,
             sent: 0,
             replied: 0,
@@ -481,7 +502,7 @@ impl<J: Job> Dispatcher<J> {
                 let Some(task) = w.in_flight.pop_front() else {
                     break;
                 };
-                w.in_flight_bytes -= task.frame.len();
+                w.in_flight_bytes -= task.bytes();
                 w.replied += 1;
                 jobs.push(task.job);
                 self.record_run_time(reply.elapsed_ns);
@@ -502,10 +523,18 @@ impl<J: Job> Dispatcher<J> {
         }
     }
 
-    /// The writer of `id`'s outbox takes what is there (R4). `spare` is an empty buffer to
-    /// reuse as the next outbox. Returns `None` (and releases the writer's role) once the
-    /// outbox is empty or the worker is gone.
+    /// The writer of `id`'s outbox takes what is there (R4), as one buffer (bodies copied in:
+    /// for a transport that sends whole buffers). `spare` is an empty buffer to reuse as the
+    /// next outbox. Returns `None` (and releases the writer's role) once the outbox is empty
+    /// or the worker is gone.
     pub fn take_outbox(&mut self, id: WorkerId, spare: Vec<u8>) -> Option<Vec<u8>> {
+        self.take_outbox_vectored(id, Outbox::from(spare))
+            .map(Outbox::into_bytes)
+    }
+
+    /// [`take_outbox`](Self::take_outbox) with the bodies left where they lie, for a writer
+    /// that writes [`Outbox::slices`] with vectored writes.
+    pub fn take_outbox_vectored(&mut self, id: WorkerId, spare: Outbox) -> Option<Outbox> {
         let w = self.worker_mut(id)?;
         if w.outbox.is_empty() {
             w.flushing = false;
@@ -524,7 +553,7 @@ impl<J: Job> Dispatcher<J> {
     pub fn write_failed(&mut self, id: WorkerId) -> Effects<J> {
         let mut fx = Effects::default();
         if let Some(w) = self.worker_mut(id) {
-            w.outbox = Vec::new();
+            w.outbox = Outbox::default();
             fx.push(Effect::Signal(id, Signal::Kill));
         }
         fx
@@ -556,7 +585,7 @@ impl<J: Job> Dispatcher<J> {
         let replied = self.workers[index].replied;
         let timed_out = self.workers[index].timed_out;
         self.workers[index].in_flight_bytes = 0;
-        self.workers[index].outbox = Vec::new();
+        self.workers[index].outbox = Outbox::default();
 
         // R7: the first `started - replied` held tasks had begun.
         let mut lost: VecDeque<Sent<J>> = held;
@@ -630,6 +659,7 @@ impl<J: Job> Dispatcher<J> {
                 self.queue.push_front(Task {
                     id: task.id,
                     frame: task.frame,
+                    body: task.body,
                     job: task.job,
                     claimed: true,
                     deadline: task.deadline,
@@ -855,7 +885,7 @@ impl<J: Job> Dispatcher<J> {
         let depth = self.depth();
         let max_tasks = self.policy.max_tasks_per_child;
         while let Some(front) = self.queue.front() {
-            let bytes = front.frame.len();
+            let bytes = front.bytes();
             let timed = front.deadline.is_some();
             // R15: a task whose deadline passed while queued never starts.
             if let Some(deadline) = front.deadline
@@ -887,13 +917,13 @@ impl<J: Job> Dispatcher<J> {
                 continue;
             }
             let w = &mut self.workers[index];
-            wire::reserve_huge(&mut w.outbox, bytes);
-            w.outbox.extend_from_slice(&task.frame);
+            w.outbox.push(&task.frame, task.body.as_ref());
             w.in_flight_bytes += bytes;
             w.sent += 1;
             w.in_flight.push_back(Sent {
                 id: task.id,
                 frame: task.frame,
+                body: task.body,
                 job: task.job,
                 deadline: task.deadline,
             });
@@ -918,7 +948,7 @@ impl<J: Job> Dispatcher<J> {
                 && (winding_down || max_tasks.is_some_and(|max| w.sent >= max))
             {
                 w.phase = Phase::Stopping;
-                wire::push_stop(&mut w.outbox);
+                w.outbox.push_stop();
                 if !w.flushing {
                     w.flushing = true;
                     fx.0.push(Effect::Flush(w.id));
@@ -931,6 +961,7 @@ impl<J: Job> Dispatcher<J> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire;
 
     /// A job that records what happened to it.
     #[derive(Debug, PartialEq)]
@@ -962,6 +993,7 @@ mod tests {
         Task {
             id,
             frame,
+            body: None,
             job: Probe {
                 id,
                 cancelled: false,

@@ -21,12 +21,20 @@ use cfutures_core::Error;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::body::Body;
+use crate::codec::Encoded;
 use crate::wire::{Call, Failure};
 
 /// The one signature every entry point has: decode the argument from `arg`, call the user's
-/// function, encode its value onto `out`. `Err` carries a serialisation failure; a panic
-/// unwinds out to the worker loop.
-pub(crate) type Entry = fn(fn_word: usize, arg: &[u8], out: &mut Vec<u8>) -> Result<(), String>;
+/// function, encode its value onto `out`, or return it as a [`Body`] if it is byte-like and
+/// at least `body_min` bytes. `Err` carries a serialisation failure; a panic unwinds out to
+/// the worker loop.
+pub(crate) type Entry = fn(
+    fn_word: usize,
+    arg: Encoded<'_>,
+    out: &mut Vec<u8>,
+    body_min: usize,
+) -> Result<Option<Body>, String>;
 
 /// The fixed point offsets are measured from. Never inlined, so it has an address.
 #[inline(never)]
@@ -46,7 +54,12 @@ pub(crate) fn layout_fingerprint() -> u64 {
 }
 
 /// Runs one task: the entry point for a task function `F: Fn(A) -> R`.
-fn task_entry<F, A, R>(fn_word: usize, arg: &[u8], out: &mut Vec<u8>) -> Result<(), String>
+fn task_entry<F, A, R>(
+    fn_word: usize,
+    arg: Encoded<'_>,
+    out: &mut Vec<u8>,
+    body_min: usize,
+) -> Result<Option<Body>, String>
 where
     F: Fn(A) -> R + Copy + 'static,
     A: DeserializeOwned + 'static,
@@ -58,13 +71,17 @@ where
     let arg: A =
         crate::codec::decode(arg).map_err(|e| format!("cannot decode the argument: {e}"))?;
     let value = f(arg);
-    crate::codec::encode(&value, out).map_err(|e| format!("cannot encode the result: {e}"))?;
-    Ok(())
+    crate::codec::encode(value, out, body_min).map_err(|e| format!("cannot encode the result: {e}"))
 }
 
 /// Runs a chunk of `map`: the argument is a `Vec<A>`, the value a `Vec<Result<R, Failure>>`.
 /// Each item's panic is caught on its own, so one bad item fails only itself.
-fn chunk_entry<F, A, R>(fn_word: usize, arg: &[u8], out: &mut Vec<u8>) -> Result<(), String>
+fn chunk_entry<F, A, R>(
+    fn_word: usize,
+    arg: Encoded<'_>,
+    out: &mut Vec<u8>,
+    _body_min: usize,
+) -> Result<Option<Body>, String>
 where
     F: Fn(A) -> R + Copy + 'static,
     A: DeserializeOwned,
@@ -72,28 +89,42 @@ where
 {
     // SAFETY: as in `task_entry`.
     let f: F = unsafe { conjure::<F>(fn_word) };
-    let items: Vec<A> =
-        postcard::from_bytes(arg).map_err(|e| format!("cannot decode the chunk: {e}"))?;
+    let items: Vec<A> = crate::serde_text::decode(inline(arg)?)
+        .map_err(|e| format!("cannot decode the chunk: {e}"))?;
     let values: Vec<Result<R, Failure>> = items
         .into_iter()
         .map(|item| crate::worker::catch_task(|| f(item)))
         .collect();
-    postcard::to_io(&values, out).map_err(|e| format!("cannot encode the results: {e}"))?;
-    Ok(())
+    crate::serde_text::encode(&values, out)
+        .map_err(|e| format!("cannot encode the results: {e}"))?;
+    Ok(None)
 }
 
 /// Runs an initializer `F: Fn(A)`.
-fn init_entry<F, A>(fn_word: usize, arg: &[u8], _out: &mut Vec<u8>) -> Result<(), String>
+fn init_entry<F, A>(
+    fn_word: usize,
+    arg: Encoded<'_>,
+    _out: &mut Vec<u8>,
+    _body_min: usize,
+) -> Result<Option<Body>, String>
 where
     F: Fn(A) + Copy + 'static,
     A: DeserializeOwned,
 {
     // SAFETY: as in `task_entry`.
     let f: F = unsafe { conjure::<F>(fn_word) };
-    let arg: A = postcard::from_bytes(arg)
+    let arg: A = crate::serde_text::decode(inline(arg)?)
         .map_err(|e| format!("cannot decode the initializer's argument: {e}"))?;
     f(arg);
-    Ok(())
+    Ok(None)
+}
+
+/// The encoded bytes of an argument only ever sent inline (a chunk, an initializer's).
+fn inline(arg: Encoded<'_>) -> Result<&[u8], String> {
+    match arg {
+        Encoded::Inline(bytes) => Ok(bytes),
+        Encoded::Body(_) => Err("a body frame for a call that takes encoded bytes".into()),
+    }
 }
 
 /// Makes the worker's copy of the parent's `F`.
@@ -235,7 +266,7 @@ mod tests {
         // SAFETY: made by `describe` in this very process.
         let (entry, word) = unsafe { resolve(call) };
         let mut out = Vec::new();
-        entry(word, arg, &mut out)?;
+        entry(word, Encoded::Inline(arg), &mut out, usize::MAX)?;
         Ok(out)
     }
 

@@ -8,6 +8,7 @@ use cfutures_core::{Error, Future, Shutdown};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::body::BODY_MIN;
 use crate::builder::ProcessPoolBuilder;
 use crate::dispatch::Signal;
 use crate::entry;
@@ -175,8 +176,9 @@ impl ProcessPoolExecutor {
         self.inner.submit_encoded(
             call,
             limit,
-            // `move`: the argument is dropped once encoded (one copy less alive).
-            move |out| crate::codec::encode(&arg, out),
+            // `move`: a byte-like argument's buffer moves into the frame's body; any other is
+            // dropped once encoded (one copy less alive).
+            move |out| crate::codec::encode(arg, out, BODY_MIN),
             |promise| Box::new(Pending { promise }),
         )
     }

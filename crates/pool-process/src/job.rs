@@ -8,6 +8,8 @@ use cfutures_core::{Error, Promise};
 use serde::de::{DeserializeOwned, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use crate::body::Body;
+use crate::codec::Encoded;
 use crate::wire::Failure;
 
 /// The done-callbacks of a future just completed, to run off the thread that reads replies.
@@ -22,6 +24,8 @@ pub trait Job: Send {
     /// once, waking its waiters; returns its done-callbacks, if it has any, for the caller to
     /// run elsewhere (a delivery thread), so a callback never holds up replies.
     fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks>;
+    /// [`settle`](Self::settle) with a value that arrived as a body (a DONE_BODY frame).
+    fn settle_body(self: Box<Self>, body: Body) -> Option<Callbacks>;
     /// Cancels a future that was never sent (shutdown with `cancel_futures`).
     fn cancel(self: Box<Self>);
 }
@@ -75,17 +79,27 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for Pending<R> {
     }
 
     fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks> {
-        let result = outcome.and_then(|bytes| {
-            decode_guarded(|| {
-                crate::codec::decode::<R>(bytes)
-                    .map_err(|e| Error::Serialization(format!("cannot decode the result: {e}")))
-            })
-        });
-        complete(&self.promise, result)
+        self.settle_encoded(outcome.map(Encoded::Inline))
+    }
+
+    fn settle_body(self: Box<Self>, body: Body) -> Option<Callbacks> {
+        self.settle_encoded(Ok(Encoded::Body(body)))
     }
 
     fn cancel(self: Box<Self>) {
         self.promise.future().cancel();
+    }
+}
+
+impl<R: DeserializeOwned + Send + Sync + 'static> Pending<R> {
+    fn settle_encoded(&self, outcome: Result<Encoded<'_>, Error>) -> Option<Callbacks> {
+        let result = outcome.and_then(|encoded| {
+            decode_guarded(|| {
+                crate::codec::decode::<R>(encoded)
+                    .map_err(|e| Error::Serialization(format!("cannot decode the result: {e}")))
+            })
+        });
+        complete(&self.promise, result)
     }
 }
 
@@ -103,12 +117,17 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Job for ChunkPending<R> {
     fn settle(self: Box<Self>, outcome: Result<&[u8], Error>) -> Option<Callbacks> {
         let result = outcome.and_then(|bytes| {
             decode_guarded(|| {
-                postcard::from_bytes::<ChunkResults<R>>(bytes)
+                crate::serde_text::decode::<ChunkResults<R>>(bytes)
                     .map(|results| results.0)
                     .map_err(|e| Error::Serialization(format!("cannot decode the results: {e}")))
             })
         });
         complete(&self.promise, result)
+    }
+
+    fn settle_body(self: Box<Self>, body: Body) -> Option<Callbacks> {
+        let error = format!("a chunk's results arrived as a body ({body:?})");
+        complete(&self.promise, Err(Error::Serialization(error)))
     }
 
     fn cancel(self: Box<Self>) {

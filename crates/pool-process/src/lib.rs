@@ -36,7 +36,10 @@
 //!   shell (`shell.rs`) here, an MPI shell elsewhere (see `shell_kit`).
 //! - **The wire** is two pipes per worker, private to it (close-on-exec everywhere else),
 //!   carrying length-prefixed frames: fixed binary headers for tasks and replies, `postcard`
-//!   (serde) for values. Frames are size-limited; a malformed or oversized one is an error
+//!   (serde) for values. A large `Vec<u8>`, `String`, `Vec<f32>` or `Vec<f64>` is not
+//!   encoded: its own buffer is written after the frame's header with one vectored write (on
+//!   a writer thread, so `submit` returns at once) and read on the other side straight into
+//!   a vector of its own (`body.rs`). Frames are size-limited; a malformed or oversized one is an error
 //!   for the futures it concerns, never a panic. A handshake checks that the worker speaks
 //!   the same protocol version and runs the same build. What a task prints goes to the
 //!   parent's stdout and stderr, which the worker inherits; the wire never shares a stream
@@ -129,6 +132,9 @@
 //!    and `Forget`, settling jobs with the `Pending`/`ChunkPending` records and running
 //!    their done-callbacks on a `Delivery`.
 
+// Off Linux only the dispatcher's `Task` names it.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod body;
 #[cfg(target_os = "linux")]
 mod builder;
 #[cfg(target_os = "linux")]
@@ -148,8 +154,11 @@ mod interface;
 mod job;
 #[cfg(target_os = "linux")]
 mod map;
+mod outbox;
 #[cfg(target_os = "linux")]
 mod overflow;
+#[cfg(target_os = "linux")]
+mod serde_text;
 #[cfg(target_os = "linux")]
 mod shell;
 #[cfg(target_os = "linux")]
@@ -184,8 +193,8 @@ pub mod shell_kit {
     pub use crate::job::{Callbacks, ChunkPending, Job as PendingJob, Pending, failure_error};
     pub use crate::wire::{
         BuildId, Call, Failure, Frame, FrameError, FrameReader, Hello, PROTOCOL_VERSION,
-        REPLY_HEADER, Ready, begin_frame, decode, end_frame, kind, push_message, push_stop,
-        split_frame, split_words,
+        REPLY_HEADER, Ready, begin_frame, body_words, decode, end_body_frame, end_frame, kind,
+        push_message, push_stop, split_frame, split_words, write_all_vectored,
     };
     pub use crate::worker::{serve, serve_as};
 }

@@ -145,7 +145,7 @@ impl ProcessPoolExecutor {
             inner.submit_encoded(
                 call,
                 inner.config.task_timeout,
-                |out| postcard::to_io(&chunk, out).map(drop),
+                |out| crate::serde_text::encode(&chunk, out).map(|()| None),
                 |promise| Box::new(ChunkPending::<R> { promise }),
             )
         })

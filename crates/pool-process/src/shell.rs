@@ -33,8 +33,8 @@ use cfutures_core::{Error, Future, Promise};
 
 use crate::delivery::Delivery;
 use crate::dispatch::{
-    Deadline, Dispatcher, Effect, Effects, End, EndCause, Policy, Reply, Signal, TERMINATE_GRACE,
-    Task, WorkerId,
+    Body, Deadline, Dispatcher, Effect, Effects, End, EndCause, Outbox, Policy, Reply, Signal,
+    TERMINATE_GRACE, Task, WorkerId,
 };
 use crate::identity::build_id;
 use crate::job::{Callbacks, Job, failure_error};
@@ -126,7 +126,9 @@ impl Inner {
 
     /// Encodes a task frame and queues it; the future completes with the worker's answer.
     /// `job` wraps the future's promise in the record that decodes the worker's answer.
-    /// `timeout` counts from now (R15).
+    /// `encode` appends the argument's encoding, or returns it as a body (then the frame is a
+    /// TASK_BODY frame and the body is written from where it lies). `timeout` counts from now
+    /// (R15).
     pub(crate) fn submit_encoded<T, E>(
         self: &Arc<Self>,
         call: Call,
@@ -135,7 +137,7 @@ impl Inner {
         job: fn(Promise<T>) -> Box<dyn Job>,
     ) -> Result<Future<T>, Error>
     where
-        E: FnOnce(&mut Vec<u8>) -> postcard::Result<()>,
+        E: FnOnce(&mut Vec<u8>) -> Result<Option<Body>, String>,
     {
         let deadline = timeout.and_then(|after| Deadline::after(Instant::now(), after));
         let id = self.next_task.fetch_add(1, Ordering::Relaxed);
@@ -144,18 +146,26 @@ impl Inner {
         frame.extend_from_slice(&id.to_le_bytes());
         frame.extend_from_slice(&call.entry.to_le_bytes());
         frame.extend_from_slice(&call.fn_word.to_le_bytes());
-        encode(&mut frame)
+        let body = encode(&mut frame)
             .map_err(|e| Error::Serialization(format!("cannot encode the argument: {e}")))?;
-        wire::end_frame(&mut frame, start, self.config.max_frame).map_err(|len| {
-            Error::Serialization(format!(
-                "the argument takes {len} bytes, more than the frame limit of {} bytes",
-                self.config.max_frame
-            ))
-        })?;
+        if let Some(body) = &body {
+            wire::set_kind(&mut frame, start, kind::TASK_BODY);
+            frame.extend_from_slice(&body.shape().to_le_bytes());
+        }
+        let body_len = body.as_ref().map_or(0, Body::len);
+        wire::end_body_frame(&mut frame, start, body_len, self.config.max_frame).map_err(
+            |len| {
+                Error::Serialization(format!(
+                    "the argument takes {len} bytes, more than the frame limit of {} bytes",
+                    self.config.max_frame
+                ))
+            },
+        )?;
         let (promise, future) = Promise::new();
         let task = Task {
             id,
             frame,
+            body: body.map(Arc::new),
             job: job(promise),
             claimed: false,
             deadline,
@@ -231,50 +241,54 @@ impl Inner {
     /// Writes `id`'s outbox until it stays empty (R4). A large outbox is handed, with the
     /// writer's role, to a thread of its own.
     fn flush(self: &Arc<Self>, id: WorkerId) {
-        self.flush_from(id, Vec::new(), false);
+        self.flush_from(id, Outbox::default(), false);
     }
 
-    fn flush_from(self: &Arc<Self>, id: WorkerId, mut spare: Vec<u8>, background: bool) {
+    fn flush_from(self: &Arc<Self>, id: WorkerId, mut spare: Outbox, background: bool) {
         loop {
-            let (buffer, io) = {
+            let (outbox, io) = {
                 let mut st = lock(&self.locked);
-                match st.machine.take_outbox(id, spare) {
-                    Some(buffer) => (buffer, st.io.get(&id).cloned()),
+                match st.machine.take_outbox_vectored(id, spare) {
+                    Some(outbox) => (outbox, st.io.get(&id).cloned()),
                     None => return,
                 }
             };
-            if !background && buffer.len() >= BACKGROUND_WRITE {
+            if !background && outbox.len() >= BACKGROUND_WRITE {
                 let inner = Arc::clone(self);
                 let writer = std::thread::Builder::new()
                     .name("cfutures-writer".into())
                     .spawn(move || {
-                        let written = io.is_some_and(|io| write_watched(&io, &buffer));
+                        let written = io.is_some_and(|io| write_watched(&io, &outbox));
                         if !written {
                             let fx = lock(&inner.locked).machine.write_failed(id);
                             inner.carry_out(fx);
                         }
-                        inner.flush_from(id, Vec::new(), true);
+                        // Its bodies go now, not when the next writer reuses the buffer.
+                        drop(outbox);
+                        inner.flush_from(id, Outbox::default(), true);
                     });
                 if writer.is_err() {
                     // No thread for it (the buffer went with the closure): R14, the worker
                     // is killed and R7 resends what it had not started.
                     let fx = lock(&self.locked).machine.write_failed(id);
                     self.carry_out(fx);
-                    spare = Vec::new();
+                    spare = Outbox::default();
                     continue;
                 }
                 return;
             }
-            let written = io.is_some_and(|io| write_watched(&io, &buffer));
+            let written = io.is_some_and(|io| write_watched(&io, &outbox));
             if !written {
                 // R14
                 let fx = lock(&self.locked).machine.write_failed(id);
                 self.carry_out(fx);
             }
-            spare = if buffer.capacity() > KEEP_BUFFER {
-                Vec::new()
+            spare = if outbox.capacity() > KEEP_BUFFER {
+                Outbox::default()
             } else {
-                buffer
+                let mut outbox = outbox;
+                outbox.clear();
+                outbox
             };
         }
     }
@@ -384,29 +398,45 @@ fn poll(fds: &[(BorrowedFd<'_>, i16)], deadline: Option<Instant>) -> [i16; 3] {
     out
 }
 
-/// Writes all of `bytes` to the worker, waiting while its pipe is full; false if the worker
+/// Writes all of `outbox` to the worker, waiting while its pipe is full; false if the worker
 /// died or its pipe broke first.
-fn write_watched(io: &WorkerIo, mut bytes: &[u8]) -> bool {
-    while !bytes.is_empty() {
-        match (&io.to_worker).write(bytes) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let ready = poll(
-                    &[
-                        (io.to_worker.as_fd(), libc::POLLOUT),
-                        (io.pidfd.as_fd(), libc::POLLIN),
-                    ],
-                    None,
-                );
-                if ready[1] != 0 {
-                    return false;
+fn write_watched(io: &WorkerIo, outbox: &Outbox) -> bool {
+    wire::write_all_vectored(&mut WatchedWriter(io), &mut outbox.slices()).is_ok()
+}
+
+/// The pipe to a worker as a blocking `Write`: waits in `poll` on the pipe and the pidfd, so
+/// a dead worker fails the write instead of leaving it stuck.
+struct WatchedWriter<'a>(&'a WorkerIo);
+
+impl Write for WatchedWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[io::IoSlice::new(bytes)])
+    }
+
+    fn write_vectored(&mut self, slices: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let io = self.0;
+        loop {
+            match (&io.to_worker).write_vectored(slices) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let ready = poll(
+                        &[
+                            (io.to_worker.as_fd(), libc::POLLOUT),
+                            (io.pidfd.as_fd(), libc::POLLIN),
+                        ],
+                        None,
+                    );
+                    if ready[1] != 0 {
+                        return Err(io::ErrorKind::BrokenPipe.into());
+                    }
                 }
+                other => return other,
             }
-            Err(_) => return false,
         }
     }
-    true
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What reading the worker's pipe turned up besides bytes.
@@ -624,7 +654,7 @@ impl Session<'_> {
         wire::push_message(&mut bytes, kind::HELLO, &hello, usize::MAX)
             .map_err(|e| EndCause::Startup(Some(format!("cannot encode the handshake: {e}"))))?;
         // A worker that died at once makes this fail; reading below then reports it.
-        let _ = write_watched(self.io, &bytes);
+        let _ = write_watched(self.io, &Outbox::from(bytes));
         let frame = loop {
             match self.reader.parse() {
                 Ok(Some(frame)) => break frame,
@@ -688,7 +718,10 @@ impl Session<'_> {
                     Ok(Some(frame)) => {
                         let payload = self.reader.bytes(frame.payload.clone());
                         match (frame.kind, wire::split_words::<2>(payload)) {
-                            (kind::DONE | kind::FAILED, Some(([task, elapsed_ns], _))) => {
+                            (
+                                kind::DONE | kind::FAILED | kind::DONE_BODY,
+                                Some(([task, elapsed_ns], _)),
+                            ) => {
                                 replies.push(Reply { task, elapsed_ns });
                                 frames.push(frame);
                             }
@@ -716,7 +749,11 @@ impl Session<'_> {
             let replied = lock(&self.inner.locked).machine.replied(self.id, &replies);
             self.inner.carry_out(replied.effects);
             let mut callbacks = Vec::new();
-            for (job, frame) in replied.jobs.into_iter().zip(&frames) {
+            for (job, frame) in replied.jobs.into_iter().zip(frames.drain(..)) {
+                if let Some(body) = frame.body {
+                    callbacks.extend(job.settle_body(body));
+                    continue;
+                }
                 let body = &self.reader.bytes(frame.payload.clone())[REPLY_HEADER..];
                 let outcome = if frame.kind == kind::DONE {
                     Ok(body)
@@ -762,7 +799,7 @@ mod tests {
         };
         let mut bytes = Vec::new();
         wire::push_message(&mut bytes, kind::HELLO, hello, usize::MAX).unwrap();
-        assert!(write_watched(&io, &bytes));
+        assert!(write_watched(&io, &Outbox::from(bytes)));
         let seen = Cell::new(Seen::default());
         let watched = Watched {
             pipe: &from_worker,
@@ -775,7 +812,7 @@ mod tests {
         let mut stop = Vec::new();
         wire::push_stop(&mut stop);
         // A worker that refused has exited already; then this write fails, which is fine.
-        let _ = write_watched(&io, &stop);
+        let _ = write_watched(&io, &Outbox::from(stop));
         (frame.kind, payload, spawn::reap(io.pidfd.as_fd()))
     }
 

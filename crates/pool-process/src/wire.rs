@@ -6,18 +6,23 @@
 //! structs. Every length is checked against a limit before anything is allocated, so a corrupt
 //! or hostile stream costs an error, never a huge allocation or a panic.
 
-use std::io::{self, Read};
+use std::io::{self, IoSlice, Read, Write};
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::body::Body;
+
 /// Bumped whenever the layout of any frame changes; checked in the handshake.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Bytes of the length prefix.
 const LEN_BYTES: usize = 4;
 /// The read buffer's first size, and the least it grows by.
 const READ_CHUNK: usize = 64 * 1024;
+/// How much of a body is zeroed and read into at a time: what a pipe holds, so the bytes
+/// are still in cache when the kernel copies into them.
+const BODY_CHUNK: usize = 1 << 20;
 
 /// Frame kinds.
 pub mod kind {
@@ -43,6 +48,22 @@ pub mod kind {
     /// Worker -> parent: `id: u64`, then a postcard [`Failure`](super::Failure): the task is
     /// about to take the worker down (a panic under `panic = "abort"`).
     pub const LAST_WORDS: u8 = 9;
+    /// Parent -> worker: `id`, `entry`, `fn_word`, `shape` (u64 words), then the argument's
+    /// [`Body`](super::Body) bytes.
+    pub const TASK_BODY: u8 = 10;
+    /// Worker -> parent: `id`, `elapsed_ns`, `shape` (u64 words), then the value's
+    /// [`Body`](super::Body) bytes.
+    pub const DONE_BODY: u8 = 11;
+}
+
+/// How many header words precede the body of a frame of `kind`, if it has a body (the last
+/// of them is the body's shape).
+pub fn body_words(kind: u8) -> Option<usize> {
+    match kind {
+        kind::TASK_BODY => Some(4),
+        kind::DONE_BODY => Some(3),
+        _ => None,
+    }
 }
 
 /// Size of the fixed header of `DONE` and `FAILED` frames after the kind byte.
@@ -123,6 +144,12 @@ pub enum FrameError {
     Empty,
     /// The stream ended inside a frame.
     Truncated,
+    /// A body frame too short for its header, of an unknown shape or a length that is not a
+    /// whole number of elements, or no memory to receive it.
+    BadBody {
+        /// The frame's length.
+        len: usize,
+    },
 }
 
 impl std::fmt::Display for FrameError {
@@ -137,6 +164,12 @@ impl std::fmt::Display for FrameError {
             }
             FrameError::Empty => f.write_str("an empty frame"),
             FrameError::Truncated => f.write_str("the stream ended inside a frame"),
+            FrameError::BadBody { len } => {
+                write!(
+                    f,
+                    "a malformed body frame of {len} bytes (or no memory for it)"
+                )
+            }
         }
     }
 }
@@ -145,7 +178,10 @@ impl std::fmt::Display for FrameError {
 ///
 /// [`parse`](Self::parse) hands out payload ranges into the buffer so a caller can take a
 /// whole batch of frames out of one `read` before handling any of them; the ranges stay valid
-/// until the next [`fill`](Self::fill).
+/// until the next [`fill`](Self::fill). A body frame's body is read straight into a vector of
+/// its own (exact size, chunk by chunk), which the frame then carries; its header words are
+/// the payload range. That vector is reserved at the announced length (at most the limit):
+/// address space only, whose pages are touched as the bytes arrive.
 pub struct FrameReader<R> {
     inner: R,
     buf: Vec<u8>,
@@ -154,6 +190,20 @@ pub struct FrameReader<R> {
     /// End of the valid bytes.
     end: usize,
     limit: usize,
+    /// The body frame being read past the buffer, if any.
+    body: Option<BodyRead>,
+}
+
+/// A body frame whose body is being read into its own vector.
+struct BodyRead {
+    kind: u8,
+    /// The frame's header words.
+    header: Vec<u8>,
+    body: Body,
+    /// Bytes of the body received.
+    filled: usize,
+    /// Bytes the body has.
+    len: usize,
 }
 
 /// A parsed frame: its kind and the byte range of its payload in the reader's buffer.
@@ -161,8 +211,10 @@ pub struct FrameReader<R> {
 pub struct Frame {
     /// The frame's kind byte (see [`kind`]).
     pub kind: u8,
-    /// Where its payload lies in the reader's buffer.
+    /// Where its payload lies in the reader's buffer (a body frame's header words).
     pub payload: Range<usize>,
+    /// A body frame's body.
+    pub body: Option<Body>,
 }
 
 impl<R: Read> FrameReader<R> {
@@ -174,6 +226,7 @@ impl<R: Read> FrameReader<R> {
             start: 0,
             end: 0,
             limit,
+            body: None,
         }
     }
 
@@ -184,6 +237,12 @@ impl<R: Read> FrameReader<R> {
 
     /// The next complete frame already in the buffer, if any, without reading.
     pub fn parse(&mut self) -> Result<Option<Frame>, FrameError> {
+        if let Some(read) = &self.body {
+            if read.filled < read.len {
+                return Ok(None);
+            }
+            return Ok(self.body.take().map(|read| self.body_received(read)));
+        }
         let available = self.end - self.start;
         if available < LEN_BYTES {
             return Ok(None);
@@ -200,13 +259,84 @@ impl<R: Read> FrameReader<R> {
                 limit: self.limit,
             });
         }
+        if available > LEN_BYTES
+            && let Some(words) = body_words(self.buf[self.start + LEN_BYTES])
+        {
+            return self.parse_body_frame(len, words);
+        }
         if available < LEN_BYTES + len {
             return Ok(None);
         }
         let kind = self.buf[self.start + LEN_BYTES];
         let payload = self.start + LEN_BYTES + 1..self.start + LEN_BYTES + len;
         self.start += LEN_BYTES + len;
-        Ok(Some(Frame { kind, payload }))
+        Ok(Some(Frame {
+            kind,
+            payload,
+            body: None,
+        }))
+    }
+
+    /// A body frame of `len` bytes with `words` header words starts the buffer: once its
+    /// header is in, allocates the body, moves in the body bytes already buffered, and
+    /// either returns the frame (all of it was buffered) or leaves the rest to `fill`.
+    fn parse_body_frame(&mut self, len: usize, words: usize) -> Result<Option<Frame>, FrameError> {
+        let header_len = words * 8;
+        let Some(body_len) = len.checked_sub(1 + header_len) else {
+            return Err(FrameError::BadBody { len });
+        };
+        let header_start = self.start + LEN_BYTES + 1;
+        if self.end < header_start + header_len {
+            return Ok(None);
+        }
+        let header = &self.buf[header_start..header_start + header_len];
+        let mut shape = [0u8; 8];
+        shape.copy_from_slice(&header[header_len - 8..]);
+        let mut body = Body::for_shape(u64::from_le_bytes(shape), body_len)
+            .ok_or(FrameError::BadBody { len })?;
+        let body_start = header_start + header_len;
+        let buffered = (self.end - body_start).min(body_len);
+        body.grow_to(buffered)[..buffered]
+            .copy_from_slice(&self.buf[body_start..body_start + buffered]);
+        let kind = self.buf[self.start + LEN_BYTES];
+        if buffered == body_len {
+            self.start = body_start + body_len;
+            return Ok(Some(Frame {
+                kind,
+                payload: header_start..body_start,
+                body: Some(body),
+            }));
+        }
+        self.body = Some(BodyRead {
+            kind,
+            header: header.to_vec(),
+            body,
+            filled: buffered,
+            len: body_len,
+        });
+        // Everything buffered belonged to this frame.
+        self.start = self.end;
+        Ok(None)
+    }
+
+    /// The frame of a body read to its end. Its header goes back into the buffer (which holds
+    /// nothing unparsed now) so the payload range can name it.
+    fn body_received(&mut self, read: BodyRead) -> Frame {
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        let at = self.end;
+        if self.buf.len() < at + read.header.len() {
+            self.buf.resize(at + read.header.len(), 0);
+        }
+        self.buf[at..at + read.header.len()].copy_from_slice(&read.header);
+        self.end = at + read.header.len();
+        self.start = self.end;
+        Frame {
+            kind: read.kind,
+            payload: at..self.end,
+            body: Some(read.body),
+        }
     }
 
     /// The bytes of a range returned by [`parse`](Self::parse).
@@ -218,6 +348,9 @@ impl<R: Read> FrameReader<R> {
     /// Returns `Ok(false)` at end of stream on a frame boundary and
     /// [`FrameError::Truncated`] inside a frame. Invalidates earlier ranges.
     pub fn fill(&mut self) -> Result<bool, FrameError> {
+        if let Some(read) = &mut self.body {
+            return fill_body(&mut self.inner, read);
+        }
         self.compact()?;
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
@@ -287,6 +420,25 @@ impl<R: Read> FrameReader<R> {
     }
 }
 
+/// Reads more of a body straight into it: the next chunk is zeroed (a safe `Read` wants
+/// initialised bytes; the chunk is still in cache when the kernel copies into it) and read
+/// into.
+fn fill_body(inner: &mut impl Read, read: &mut BodyRead) -> Result<bool, FrameError> {
+    let chunk_end = (read.filled + BODY_CHUNK).min(read.len);
+    loop {
+        let bytes = read.body.grow_to(chunk_end);
+        match inner.read(&mut bytes[read.filled..chunk_end]) {
+            Ok(0) => return Err(FrameError::Truncated),
+            Ok(n) => {
+                read.filled += n;
+                return Ok(true);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(FrameError::Io(e)),
+        }
+    }
+}
+
 /// Takes the first whole frame off `bytes` (a buffer of frames received at once, as the MPI
 /// shell gets them): its kind and payload. `Ok(None)` when `bytes` is empty; a frame cut
 /// short is [`FrameError::Truncated`].
@@ -350,15 +502,51 @@ pub fn begin_frame(out: &mut Vec<u8>, kind: u8) -> usize {
     start
 }
 
+/// Changes the kind of the frame begun at `start` (a task or reply that turned out to carry
+/// a body).
+pub fn set_kind(out: &mut [u8], start: usize, kind: u8) {
+    out[start + LEN_BYTES] = kind;
+}
+
+/// The kind of the frame begun at `start`.
+pub fn kind_of(out: &[u8], start: usize) -> u8 {
+    out[start + LEN_BYTES]
+}
+
 /// Writes the length of the frame begun at `start`. If it is longer than `limit`, removes it
 /// from `out` and returns its length as the error.
 pub fn end_frame(out: &mut Vec<u8>, start: usize, limit: usize) -> Result<(), usize> {
-    let len = out.len() - start - LEN_BYTES;
+    end_body_frame(out, start, 0, limit)
+}
+
+/// [`end_frame`] for a body frame whose `body_len` body bytes follow `out` on the wire.
+pub fn end_body_frame(
+    out: &mut Vec<u8>,
+    start: usize,
+    body_len: usize,
+    limit: usize,
+) -> Result<(), usize> {
+    let len = (out.len() - start - LEN_BYTES).saturating_add(body_len);
     if len > limit || len > u32::MAX as usize {
         out.truncate(start);
         return Err(len);
     }
     out[start..start + LEN_BYTES].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(())
+}
+
+/// Writes all of `slices` (std's `write_all_vectored` is unstable). A writer that returns
+/// `WouldBlock` must wait inside its own `write_vectored`.
+pub fn write_all_vectored(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(())
 }
 
@@ -410,12 +598,104 @@ mod tests {
     use std::io::Cursor;
 
     fn frames_of(bytes: Vec<u8>, limit: usize) -> Result<Vec<(u8, Vec<u8>)>, FrameError> {
-        let mut reader = FrameReader::new(Cursor::new(bytes), limit);
+        frames_in_reads_of(bytes, limit, usize::MAX)
+    }
+
+    /// The frames of `bytes` read at most `most` bytes per `read`; a body frame's payload is
+    /// given as its header followed by its body, as it was sent.
+    fn frames_in_reads_of(
+        bytes: Vec<u8>,
+        limit: usize,
+        most: usize,
+    ) -> Result<Vec<(u8, Vec<u8>)>, FrameError> {
+        let mut reader = FrameReader::new(Dribble(Cursor::new(bytes), most), limit);
         let mut out = Vec::new();
         while let Some(frame) = reader.next_frame()? {
-            out.push((frame.kind, reader.bytes(frame.payload).to_vec()));
+            let mut payload = reader.bytes(frame.payload).to_vec();
+            if let Some(body) = &frame.body {
+                payload.extend_from_slice(body.as_bytes());
+            }
+            out.push((frame.kind, payload));
         }
         Ok(out)
+    }
+
+    /// A reader that returns at most `.1` bytes per call.
+    struct Dribble(Cursor<Vec<u8>>, usize);
+
+    impl Read for Dribble {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let most = buf.len().min(self.1);
+            self.0.read(&mut buf[..most])
+        }
+    }
+
+    /// A body frame's payload: header words (the last one the shape) and `body`.
+    fn body_payload(kind: u8, shape: u64, body: &[u8]) -> Vec<u8> {
+        let words = body_words(kind).unwrap();
+        let mut payload = vec![9; 8 * (words - 1)];
+        payload.extend_from_slice(&shape.to_le_bytes());
+        payload.extend_from_slice(body);
+        payload
+    }
+
+    #[test]
+    fn a_body_read_past_the_buffer_arrives_whole_in_a_vector_of_its_shape() {
+        let floats: Vec<u8> = (0..40_000)
+            .flat_map(|i| f64::from(i).to_le_bytes())
+            .collect();
+        let frames = vec![
+            (kind::DONE, vec![1, 2, 3]),
+            (kind::DONE_BODY, body_payload(kind::DONE_BODY, 4, &floats)),
+            (
+                kind::TASK_BODY,
+                body_payload(kind::TASK_BODY, 1, &[5; 200_000]),
+            ),
+            (kind::DONE_BODY, body_payload(kind::DONE_BODY, 2, b"")),
+            (kind::STOP, vec![]),
+        ];
+        for most in [7, 4096, usize::MAX] {
+            let got = frames_in_reads_of(encode(&frames), 1 << 20, most).unwrap();
+            assert_eq!(got, frames, "{most} bytes per read");
+        }
+        let mut reader = FrameReader::new(Cursor::new(encode(&frames[1..2])), 1 << 20);
+        let frame = reader.next_frame().unwrap().unwrap();
+        let Some(Body::F64(values)) = frame.body else {
+            panic!("{:?}", frame.body)
+        };
+        assert_eq!(values.len(), 40_000);
+        assert_eq!(values[39_999], 39_999.0);
+    }
+
+    #[test]
+    fn malformed_body_frames_are_refused() {
+        for (kind, payload) in [
+            (kind::DONE_BODY, vec![0; 16]), // shorter than its header
+            (kind::DONE_BODY, body_payload(kind::DONE_BODY, 7, b"x")), // unknown shape
+            (kind::DONE_BODY, body_payload(kind::DONE_BODY, 4, &[0; 12])), // 1.5 f64s
+        ] {
+            let bytes = encode(&[(kind, payload)]);
+            assert!(matches!(
+                frames_of(bytes, 1 << 20),
+                Err(FrameError::BadBody { .. })
+            ));
+        }
+    }
+
+    /// A body frame claiming nearly 4 GiB: its vector is reserved (address space), but only
+    /// what arrives is touched, and the cut-off frame is a typed error.
+    #[test]
+    fn a_body_frame_claiming_nearly_4_gib_touches_only_what_arrives() {
+        let mut bytes = (u32::MAX - 7).to_le_bytes().to_vec();
+        bytes.push(kind::DONE_BODY);
+        bytes.extend_from_slice(&body_payload(kind::DONE_BODY, 1, &[7; 3_000_000]));
+        let mut reader = FrameReader::new(Cursor::new(bytes), u32::MAX as usize);
+        assert!(matches!(reader.next_frame(), Err(FrameError::Truncated)));
+        let body = reader.body.as_ref().map(|read| read.body.len());
+        assert!(
+            body.is_some_and(|len| len <= 3_000_000 + BODY_CHUNK),
+            "{body:?}"
+        );
     }
 
     #[test]
@@ -522,12 +802,22 @@ mod tests {
             frames in proptest::collection::vec(
                 (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..300)), 0..8),
             cut in any::<prop::sample::Index>(),
+            most in 1usize..400,
         ) {
+            // A body frame gets a header with a valid shape (bytes or text).
+            let frames: Vec<(u8, Vec<u8>)> = frames
+                .into_iter()
+                .map(|(kind, payload)| match body_words(kind) {
+                    Some(_) => (kind, body_payload(kind, 1 + u64::from(kind % 2), &payload)),
+                    None => (kind, payload),
+                })
+                .collect();
             let bytes = encode(&frames);
             prop_assert_eq!(frames_of(bytes.clone(), 1024).unwrap(), frames.clone());
+            prop_assert_eq!(frames_in_reads_of(bytes.clone(), 1024, most).unwrap(), frames.clone());
             if !bytes.is_empty() {
                 let cut = cut.index(bytes.len());
-                match frames_of(bytes[..cut].to_vec(), 1024) {
+                match frames_in_reads_of(bytes[..cut].to_vec(), 1024, most) {
                     Ok(prefix) => {
                         // Only a cut on a frame boundary parses, and yields a prefix.
                         prop_assert!(prefix.len() < frames.len());

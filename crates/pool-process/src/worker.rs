@@ -12,7 +12,7 @@
 use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{IoSlice, Read, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::{FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
@@ -21,6 +21,8 @@ use std::time::Instant;
 
 use cfutures_core::unwind::{drop_payload, panic_message};
 
+use crate::body::{BODY_MIN, Body};
+use crate::codec::Encoded;
 use crate::entry;
 use crate::identity::build_id;
 use crate::started;
@@ -148,20 +150,35 @@ pub fn serve(
     limit: usize,
 ) -> i32 {
     let name = format!("worker process {}", std::process::id());
-    serve_as(input, output, started, limit, build_id(), name)
+    serve_with(input, output, started, limit, build_id(), name, BODY_MIN)
 }
 
 /// [`serve`] for another shell: `identity` is the build identity to require of the parent
 /// (the MPI shell uses [`content_build_id`](crate::identity::content_build_id), which holds
 /// across machines), and `name` starts the text of a task's panic ("MPI rank 3 (host h, pid
-/// 42)" in place of "worker process 42").
+/// 42)" in place of "worker process 42"). Replies are plain DONE frames (no DONE_BODY),
+/// as a shell that reads whole messages expects.
 pub fn serve_as(
+    input: impl Read,
+    output: impl Write,
+    started: Option<&AtomicU64>,
+    limit: usize,
+    identity: &BuildId,
+    name: String,
+) -> i32 {
+    serve_with(input, output, started, limit, identity, name, usize::MAX)
+}
+
+/// The serve loop; a byte-like result of at least `body_min` bytes goes back as a DONE_BODY
+/// frame, written with one vectored write from the value's own buffer.
+fn serve_with(
     input: impl Read,
     mut output: impl Write,
     started: Option<&AtomicU64>,
     limit: usize,
     identity: &BuildId,
     name: String,
+    body_min: usize,
 ) -> i32 {
     install_panic_hook(name);
 
@@ -208,7 +225,7 @@ pub fn serve_as(
     let mut out = Vec::with_capacity(64 * 1024);
     if let Some((call, arg)) = hello.initializer {
         let mut scratch = Vec::new();
-        if let Err(failure) = run(call, &arg, &mut scratch) {
+        if let Err(failure) = run(call, Encoded::Inline(&arg), &mut scratch, usize::MAX) {
             let _ = wire::push_message(&mut out, kind::INIT_FAILED, &failure, limit);
             let _ = output.write_all(&out);
             return 0;
@@ -250,7 +267,7 @@ pub fn serve_as(
         if frame.kind == kind::STOP {
             return 0;
         }
-        if frame.kind != kind::TASK {
+        if frame.kind != kind::TASK && frame.kind != kind::TASK_BODY {
             eprintln!(
                 "cfutures-process worker: unexpected frame kind {}",
                 frame.kind
@@ -261,6 +278,10 @@ pub fn serve_as(
         let Some(([id, entry, fn_word], arg)) = wire::split_words::<3>(payload) else {
             eprintln!("cfutures-process worker: short task frame");
             return EXIT_PROTOCOL;
+        };
+        let arg = match frame.body {
+            Some(body) => Encoded::Body(body),
+            None => Encoded::Inline(arg),
         };
         let call = Call {
             entry: entry as i64,
@@ -277,12 +298,20 @@ pub fn serve_as(
         let header = out.len();
         out.extend_from_slice(&[0; REPLY_HEADER]);
         let began = Instant::now();
-        let outcome = run(call, arg, &mut out);
+        let outcome = run(call, arg, &mut out, body_min);
         let elapsed = began.elapsed().as_nanos() as u64;
-        let mut failure = outcome.err();
+        let (mut failure, body) = match outcome {
+            Ok(body) => (None, body),
+            Err(failure) => (Some(failure), None),
+        };
         if failure.is_none() {
             write_reply_header(&mut out, header, id, elapsed);
-            if let Err(len) = wire::end_frame(&mut out, start, limit) {
+            let body_len = body.as_ref().map_or(0, Body::len);
+            if let Some(body) = &body {
+                wire::set_kind(&mut out, start, kind::DONE_BODY);
+                out.extend_from_slice(&body.shape().to_le_bytes());
+            }
+            if let Err(len) = wire::end_body_frame(&mut out, start, body_len, limit) {
                 failure = Some(Failure::Serialization(format!(
                     "the result takes {len} bytes, more than the frame limit of {limit}"
                 )));
@@ -309,12 +338,22 @@ pub fn serve_as(
                 let _ = wire::end_frame(&mut out, start, usize::MAX);
             }
         }
+        let body = if wire::kind_of(&out, start) == kind::DONE_BODY {
+            body
+        } else {
+            None
+        };
+        let mut slices = [
+            IoSlice::new(&out),
+            IoSlice::new(body.as_ref().map_or(&[][..], Body::as_bytes)),
+        ];
         // Every reply leaves before the next task starts, as in Python: the next task may
         // run for ever (wait on an event this result releases), and a crash in it must not
         // take finished results along. The parent still reads replies in batches.
-        if output.write_all(&out).is_err() {
+        if wire::write_all_vectored(&mut output, &mut slices).is_err() {
             return 0;
         }
+        drop(body);
         out.clear();
         if out.capacity() > KEEP_BUFFER {
             // A huge result must not stay resident for the worker's life.
@@ -340,14 +379,20 @@ fn refuse(output: &mut impl Write, reason: String) -> i32 {
     EXIT_HANDSHAKE
 }
 
-/// Calls `call`'s entry point, turning a panic into a [`Failure`].
-fn run(call: Call, arg: &[u8], out: &mut Vec<u8>) -> Result<(), Failure> {
+/// Calls `call`'s entry point, turning a panic into a [`Failure`]; a value of at least
+/// `body_min` bytes that is byte-like comes back as a body instead of in `out`.
+fn run(
+    call: Call,
+    arg: Encoded<'_>,
+    out: &mut Vec<u8>,
+    body_min: usize,
+) -> Result<Option<Body>, Failure> {
     // SAFETY: `call` comes from the parent, which passed the handshake's same-build check
     // (see `entry.rs` for the full argument).
     let (entry, fn_word) = unsafe { entry::resolve(call) };
     let mark = out.len();
-    let outcome =
-        catch_task(|| entry(fn_word, arg, out)).and_then(|r| r.map_err(Failure::Serialization));
+    let outcome = catch_task(|| entry(fn_word, arg, out, body_min))
+        .and_then(|r| r.map_err(Failure::Serialization));
     if outcome.is_err() {
         out.truncate(mark);
     }

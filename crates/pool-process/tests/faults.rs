@@ -423,6 +423,17 @@ fn malformed_frames_from_a_worker_fail_its_futures_not_the_parent() {
         },
         // An empty frame.
         vec![0, 0, 0, 0],
+        // A body frame (DONE_BODY) of an unknown shape.
+        {
+            let mut v = vec![26, 0, 0, 0, 11];
+            v.extend_from_slice(&u64::MAX.to_le_bytes());
+            v.extend_from_slice(&0u64.to_le_bytes());
+            v.extend_from_slice(&99u64.to_le_bytes());
+            v.push(7);
+            v
+        },
+        // A body frame shorter than its header.
+        vec![9, 0, 0, 0, 11, 1, 2, 3, 4, 5, 6, 7, 8],
     ];
     for bytes in cases {
         let f = pool.submit(corrupt_the_wire, bytes.clone()).unwrap();
