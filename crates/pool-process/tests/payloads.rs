@@ -3,16 +3,16 @@
 //! vector of their own, in both directions; everything else still travels encoded.
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use cfutures_core::Error;
 use cfutures_process::ProcessPoolExecutor;
+use cfutures_test_support::process::no_core_dumps;
+use cfutures_test_support::{Gate, gate_wait};
 
 /// Larger than the smallest body (64 KiB) and than a pipe's buffer (1 MiB).
 const BIG: usize = 3 << 20;
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
-    common::no_core_dumps();
+    no_core_dumps();
     ProcessPoolExecutor::new(workers).unwrap()
 }
 
@@ -116,8 +116,8 @@ fn a_body_over_the_frame_limit_fails_submit_or_the_future() {
 #[test]
 fn a_body_behind_a_task_whose_worker_is_killed_still_arrives() {
     let pool = pool(1);
-    let gate = common::Gate::new();
-    let running = pool.submit(common::gated, gate.arg()).unwrap();
+    let gate = Gate::new();
+    let running = pool.submit(gate_wait, gate.arg()).unwrap();
     let pid = gate.wait_started();
     // Small enough to be pipelined into the busy worker's pipe (then resent once it dies,
     // R7 of `dispatch.rs`), large enough to be a body.

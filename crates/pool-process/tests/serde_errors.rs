@@ -3,14 +3,13 @@
 //! decoding it in the parent, and inside a `map` chunk.
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use cfutures_core::Error;
 use cfutures_process::ProcessPoolExecutor;
+use cfutures_test_support::process::no_core_dumps;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser};
 
 fn pool() -> ProcessPoolExecutor {
-    common::no_core_dumps();
+    no_core_dumps();
     ProcessPoolExecutor::new(1).unwrap()
 }
 
