@@ -21,7 +21,7 @@ use crate::shell::{Pool, Runtime};
 /// Create it on rank 0 after [`init`](crate::init). Its workers are MPI ranks `1..=max_workers`
 /// (every rank but 0 by default); several executors may share ranks. A task is a function
 /// `fn(A) -> R` or a closure that captures nothing (a capturing closure is
-/// [`Error::InvalidArgument`]); `A` and `R` travel with serde (postcard).
+/// [`Error::InvalidArgument`]); `A` and `R` travel with serde, in the process pool's codec (postcard's bytes).
 ///
 /// - A task's panic fails its future with [`Error::Panicked`]; the error's backtrace text
 ///   names the rank, host and pid, and the panic location.
@@ -129,10 +129,11 @@ impl MpiPoolExecutor {
 
     /// Runs `f(arg)` on a worker rank and returns the future of its value.
     ///
-    /// Fails with [`Error::InvalidArgument`] for a capturing closure, [`Error::Serialization`]
-    /// if `arg` cannot be encoded or exceeds an MPI message (2 GiB), and [`Error::ShutDown`]
-    /// after [`shutdown`](Self::shutdown). The future fails with [`Error::Panicked`] if the
-    /// task panics and [`Error::Serialization`] if its value cannot be encoded or decoded.
+    /// Fails with [`Error::InvalidArgument`] for a capturing closure and [`Error::ShutDown`]
+    /// after [`shutdown`](Self::shutdown). The future fails with [`Error::Serialization`] if
+    /// `arg` cannot be encoded or exceeds an MPI message (2 GiB; nothing is sent), with
+    /// [`Error::Panicked`] if the task panics, and with [`Error::Serialization`] if its value
+    /// cannot be encoded or decoded.
     pub fn submit<F, A, R>(&self, f: F, arg: A) -> Result<Future<R>, Error>
     where
         F: Fn(A) -> R + Copy + Send + 'static,
@@ -143,7 +144,7 @@ impl MpiPoolExecutor {
         self.handle.runtime.submit_encoded(
             &self.handle.pool,
             call,
-            |out| postcard::to_io(&arg, out).map(drop),
+            move |out| shell_kit::encode_value(arg, out),
             |promise| Box::new(Pending { promise }),
         )
     }
@@ -214,7 +215,7 @@ impl MpiPoolExecutor {
             handle.runtime.submit_encoded(
                 &handle.pool,
                 call,
-                |out| postcard::to_io(&chunk, out).map(drop),
+                move |out| shell_kit::encode_value(chunk, out),
                 |promise| Box::new(ChunkPending::<R> { promise }),
             )
         })

@@ -147,7 +147,7 @@ impl Runtime {
         job: fn(Promise<T>) -> Job,
     ) -> Result<Future<T>, Error>
     where
-        E: FnOnce(&mut Vec<u8>) -> postcard::Result<()>,
+        E: FnOnce(&mut Vec<u8>) -> Result<(), String>,
     {
         let id = pool.owner << OWNER_SHIFT | pool.next_task.fetch_add(1, Ordering::Relaxed);
         let mut frame = Vec::with_capacity(64);
@@ -155,13 +155,16 @@ impl Runtime {
         frame.extend_from_slice(&id.to_le_bytes());
         frame.extend_from_slice(&call.entry.to_le_bytes());
         frame.extend_from_slice(&call.fn_word.to_le_bytes());
-        encode(&mut frame)
-            .map_err(|e| Error::Serialization(format!("cannot encode the argument: {e}")))?;
-        shell_kit::end_frame(&mut frame, start, crate::MAX_MESSAGE).map_err(|len| {
-            Error::Serialization(format!(
+        if let Err(e) = encode(&mut frame) {
+            let error = Error::Serialization(format!("cannot encode the argument: {e}"));
+            return shell_kit::unsent(&lock(&pool.locked).machine, error);
+        }
+        if let Err(len) = shell_kit::end_frame(&mut frame, start, crate::MAX_MESSAGE) {
+            let error = Error::Serialization(format!(
                 "the argument takes {len} bytes, more than an MPI message holds"
-            ))
-        })?;
+            ));
+            return shell_kit::unsent(&lock(&pool.locked).machine, error);
+        }
         let (promise, future) = Promise::new();
         let task = Task {
             id,

@@ -257,6 +257,20 @@ mod ranks {
         std::process::exit(code);
     }
 
+    /// Refuses to be encoded, in its own words.
+    #[derive(Debug, serde::Deserialize)]
+    struct Unencodable;
+
+    impl serde::Serialize for Unencodable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("my text: no wire for me"))
+        }
+    }
+
+    fn consume(_: Unencodable) -> u32 {
+        1
+    }
+
     type Case = fn(&World) -> Result<(), String>;
 
     /// Waits until rank 0's dispatcher has sent `future`'s task (it is then running). The
@@ -295,6 +309,19 @@ mod ranks {
         let offset = 3u64;
         let err = pool.submit(move |x: u64| x + offset, 1).unwrap_err();
         check(matches!(err, Error::InvalidArgument(_)), || err.to_string())
+    }
+
+    fn an_unencodable_argument_fails_its_future_with_its_own_text(_: &World) -> Result<(), String> {
+        let pool = MpiPoolExecutor::builder().build().unwrap();
+        let future = pool
+            .submit(consume, Unencodable)
+            .map_err(|e| format!("submit refused: {e}"))?;
+        check(
+            matches!(future.result(), Err(Error::Serialization(m)) if m.contains("my text: no wire for me")),
+            || format!("{future:?}"),
+        )?;
+        let after = pool.submit(double, 4).unwrap();
+        check(after.result() == Ok(&8), || format!("{after:?}"))
     }
 
     fn max_workers_is_checked(world: &World) -> Result<(), String> {
@@ -557,6 +584,10 @@ mod ranks {
         (
             "capturing_closures_are_refused",
             capturing_closures_are_refused,
+        ),
+        (
+            "an_unencodable_argument_fails_its_future_with_its_own_text",
+            an_unencodable_argument_fails_its_future_with_its_own_text,
         ),
         ("max_workers_is_checked", max_workers_is_checked),
         ("many_tasks", many_tasks),

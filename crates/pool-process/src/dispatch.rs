@@ -18,7 +18,9 @@
 //!
 //! # Rules (cited in the code as `R<n>`)
 //! - **R1** `submit` refuses new work once the pool is broken ([`Error::Broken`]) or shut down
-//!   ([`Error::ShutDown`]).
+//!   ([`Error::ShutDown`]). A shell asks [`Dispatcher::refusal`] before failing the future
+//!   of an argument it could not encode, so a refusal wins, as in CPython (whose `submit`
+//!   raises before its feeder thread pickles).
 //! - **R2** A submission takes an idle token if there is one (Python's idle-worker semaphore);
 //!   otherwise it starts a worker if fewer than `max_workers` exist. A finished task releases a
 //!   token (at most one per worker).
@@ -410,15 +412,20 @@ impl<J: Job> Dispatcher<J> {
         &self.policy
     }
 
+    /// Why a submission would be refused now (R1), if it would.
+    pub fn refusal(&self) -> Option<Error> {
+        if let Some(reason) = &self.broken {
+            return Some(Error::Broken(reason.clone()));
+        }
+        self.shutdown.then_some(Error::ShutDown)
+    }
+
     /// Queues a task (R1, R2, R3). On refusal the task comes back with the error.
     #[allow(clippy::result_large_err)] // the task must come back to be dropped unlocked
     pub fn submit(&mut self, task: Task<J>) -> Result<Effects<J>, (Error, Task<J>)> {
         // R1
-        if let Some(reason) = &self.broken {
-            return Err((Error::Broken(reason.clone()), task));
-        }
-        if self.shutdown {
-            return Err((Error::ShutDown, task));
+        if let Some(refusal) = self.refusal() {
+            return Err((refusal, task));
         }
         let mut fx = Effects::default();
         let deadline = task.deadline;

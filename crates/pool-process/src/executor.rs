@@ -85,13 +85,19 @@ impl ProcessPoolExecutor {
     ///
     /// `f` is a function item (`is_prime`), a function pointer (`fn(A) -> R`), or a closure
     /// that captures nothing; a closure that captures data is refused with
-    /// [`Error::InvalidArgument`]. Fails with [`Error::Serialization`] if `arg` cannot be
-    /// encoded or is larger than the frame limit, [`Error::ShutDown`] after
+    /// [`Error::InvalidArgument`]. Fails with [`Error::ShutDown`] after
     /// [`shutdown`](Self::shutdown), and [`Error::Broken`] once an initializer failed.
     ///
-    /// The future fails with [`Error::Panicked`] if the task panics, [`Error::WorkerDied`] if
-    /// its worker dies while holding it, and [`Error::Serialization`] if its value cannot be
-    /// encoded or decoded.
+    /// The future fails with [`Error::Serialization`] if `arg` cannot be encoded or is larger
+    /// than the frame limit (as CPython fails the future of an argument that does not
+    /// pickle; nothing is sent, and the text is the type's own where its `Serialize` gave
+    /// one), [`Error::Panicked`] if the task panics, [`Error::WorkerDied`] if its worker dies
+    /// while holding it, and [`Error::Serialization`] if its value cannot be encoded or
+    /// decoded.
+    ///
+    /// A large `Vec<u8>`, `String`, `Vec<f32>` or `Vec<f64>` argument (64 KiB or more) is not
+    /// encoded: its buffer moves to the worker as it is, so `submit` returns without copying
+    /// it. Any other argument is encoded here, on the caller's thread.
     ///
     /// ```
     /// use cfutures_core::Error;

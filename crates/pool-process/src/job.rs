@@ -4,13 +4,32 @@ use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use cfutures_core::unwind::{drop_payload, panic_message};
-use cfutures_core::{Error, Promise};
+use cfutures_core::{Error, Future, Promise};
+
+use crate::dispatch::Dispatcher;
 use serde::de::{DeserializeOwned, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::body::Body;
 use crate::codec::Encoded;
 use crate::wire::Failure;
+
+/// The outcome of a submission whose argument could not be sent (it would not encode, or
+/// exceeds the frame limit): a refusal of the pool's (R1) comes first, as CPython's `submit`
+/// raises before its feeder thread pickles; otherwise a future failed with `error`, as
+/// CPython fails the future of an argument that does not pickle. Nothing is queued.
+pub fn unsent<T, J: crate::dispatch::Job>(
+    machine: &Dispatcher<J>,
+    error: Error,
+) -> Result<Future<T>, Error> {
+    if let Some(refusal) = machine.refusal() {
+        return Err(refusal);
+    }
+    let (promise, future) = Promise::new();
+    // A fresh promise accepts its one outcome.
+    let _ = promise.set_error(error);
+    Ok(future)
+}
 
 /// The done-callbacks of a future just completed, to run off the thread that reads replies.
 pub type Callbacks = Box<dyn FnOnce() + Send>;

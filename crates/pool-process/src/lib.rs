@@ -190,13 +190,25 @@ pub mod shell_kit {
     pub use crate::dispatch::*;
     pub use crate::entry::{chunk_call, init_call, task_call};
     pub use crate::identity::{build_id, content_build_id};
-    pub use crate::job::{Callbacks, ChunkPending, Job as PendingJob, Pending, failure_error};
+    pub use crate::job::{
+        Callbacks, ChunkPending, Job as PendingJob, Pending, failure_error, unsent,
+    };
     pub use crate::wire::{
         BuildId, Call, Failure, Frame, FrameError, FrameReader, Hello, PROTOCOL_VERSION,
         REPLY_HEADER, Ready, begin_frame, body_words, decode, end_body_frame, end_frame, kind,
         push_message, push_stop, split_frame, split_words, write_all_vectored,
     };
     pub use crate::worker::{serve, serve_as};
+
+    /// Appends `value`'s encoding (postcard's bytes, a type's own error text on failure) to
+    /// `out`: the codec of the process pool's frames, for a shell that sends whole messages
+    /// (no bodies).
+    pub fn encode_value<T: serde::Serialize + 'static>(
+        value: T,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        crate::codec::encode(value, out, usize::MAX).map(drop)
+    }
 }
 
 /// Enters worker mode if this process was started as a worker; returns at once otherwise.

@@ -37,7 +37,7 @@ use crate::dispatch::{
     TERMINATE_GRACE, Task, WorkerId,
 };
 use crate::identity::build_id;
-use crate::job::{Callbacks, Job, failure_error};
+use crate::job::{Callbacks, Job, failure_error, unsent};
 use crate::spawn::{self, Spawned};
 use crate::wire::{
     self, Call, Failure, FrameError, FrameReader, Hello, PROTOCOL_VERSION, REPLY_HEADER, Ready,
@@ -146,21 +146,25 @@ impl Inner {
         frame.extend_from_slice(&id.to_le_bytes());
         frame.extend_from_slice(&call.entry.to_le_bytes());
         frame.extend_from_slice(&call.fn_word.to_le_bytes());
-        let body = encode(&mut frame)
-            .map_err(|e| Error::Serialization(format!("cannot encode the argument: {e}")))?;
+        let body = match encode(&mut frame) {
+            Ok(body) => body,
+            Err(e) => {
+                let error = Error::Serialization(format!("cannot encode the argument: {e}"));
+                return unsent(&lock(&self.locked).machine, error);
+            }
+        };
         if let Some(body) = &body {
             wire::set_kind(&mut frame, start, kind::TASK_BODY);
             frame.extend_from_slice(&body.shape().to_le_bytes());
         }
         let body_len = body.as_ref().map_or(0, Body::len);
-        wire::end_body_frame(&mut frame, start, body_len, self.config.max_frame).map_err(
-            |len| {
-                Error::Serialization(format!(
-                    "the argument takes {len} bytes, more than the frame limit of {} bytes",
-                    self.config.max_frame
-                ))
-            },
-        )?;
+        if let Err(len) = wire::end_body_frame(&mut frame, start, body_len, self.config.max_frame) {
+            let error = Error::Serialization(format!(
+                "the argument takes {len} bytes, more than the frame limit of {} bytes",
+                self.config.max_frame
+            ));
+            return unsent(&lock(&self.locked).machine, error);
+        }
         let (promise, future) = Promise::new();
         let task = Task {
             id,

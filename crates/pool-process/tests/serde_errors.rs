@@ -83,10 +83,40 @@ fn text_of<T: std::fmt::Debug>(result: Result<T, Error>) -> String {
 }
 
 #[test]
-fn an_unencodable_argument_fails_submit_with_its_own_text() {
+fn an_unencodable_argument_fails_its_future_with_its_own_text() {
     let pool = pool();
-    let text = text_of(pool.submit(echo_even, Even(3)));
+    let future = pool.submit(echo_even, Even(3)).unwrap();
+    let text = text_of(future.result());
     assert!(text.contains("my text: 3 is odd"), "{text}");
+    assert!(text.contains("cannot encode the argument"), "{text}");
+    // Nothing was sent: no worker was started for it.
+    assert_eq!(pool.worker_count(), 0);
+    assert_eq!(
+        pool.submit(echo_even, Even(4)).unwrap().result(),
+        Ok(&Even(4))
+    );
+}
+
+#[test]
+fn an_unencodable_argument_after_shutdown_is_refused_by_submit() {
+    let pool = pool();
+    pool.shutdown(cfutures_core::Shutdown::WAIT);
+    assert!(matches!(
+        pool.submit(echo_even, Even(3)),
+        Err(Error::ShutDown)
+    ));
+}
+
+#[test]
+fn a_map_item_that_cannot_be_encoded_fails_at_its_index_and_the_others_run() {
+    let pool = pool();
+    let results: Vec<_> = pool
+        .map(echo_even, [Even(2), Even(3), Even(4)], 1)
+        .unwrap()
+        .collect();
+    assert_eq!(results[0], Ok(Even(2)));
+    assert!(text_of(results[1].clone()).contains("my text: 3 is odd"));
+    assert_eq!(results[2], Ok(Even(4)));
 }
 
 #[test]
