@@ -100,9 +100,9 @@ impl<T> Future<T> {
         }
     }
 
-    /// Makes the first handle from a new `shared`, counting it (no reference-count traffic).
+    /// Makes the first handle from a new `shared`, which already counts it (`Shared::new`), so
+    /// neither count is touched.
     pub(crate) fn adopt(shared: Arc<Shared<T>>) -> Self {
-        shared.handles().fetch_add(1, Ordering::Relaxed);
         Future {
             shared,
             poll_key: None,
@@ -254,8 +254,12 @@ impl<T> Future<T> {
     /// assert_eq!(other.into_result().unwrap(), "kept");
     /// ```
     pub fn into_result(self) -> Result<T, Error> {
-        self.shared.wait(None)?;
-        self.take().unwrap_or_else(|| Err(Error::shared_handles()))
+        let this = match self.run_taken_back() {
+            Ok(result) => return result,
+            Err(this) => this,
+        };
+        this.shared.wait(None)?;
+        this.take().unwrap_or_else(|| Err(Error::shared_handles()))
     }
 
     /// Waits like [`result`](Self::result), then moves the outcome out if this is the only
@@ -275,10 +279,42 @@ impl<T> Future<T> {
     /// assert_eq!(future.into_inner(), Some(Ok(vec![1, 2, 3])));
     /// ```
     pub fn into_inner(self) -> Option<Result<T, Error>> {
-        if let Err(error) = self.shared.wait(None) {
+        let this = match self.run_taken_back() {
+            Ok(result) => return Some(result),
+            Err(this) => this,
+        };
+        if let Err(error) = this.shared.wait(None) {
             return Some(Err(error));
         }
-        self.take()
+        this.take()
+    }
+
+    /// The fork-join fast path of `into_result`: a worker waiting on a task it submitted
+    /// itself, still on top of its own deque, with no other handle, clone or waiter anywhere,
+    /// runs the closure and hands its value over directly (`Shared::run_alone`: no claim, no
+    /// outcome cell, no wake-up). Anything else, also a task taken back that others can see
+    /// (then it runs through the claim, as any waiter's take-back), hands the handle back for
+    /// the ordinary wait.
+    fn run_taken_back(self) -> Result<Result<T, Error>, Self> {
+        let Some(task) = self.shared.take_back() else {
+            return Err(self);
+        };
+        // The two references are this handle's and `task`'s. Relaxed, then an Acquire fence:
+        // every other reference was dropped with a Release decrement (as in `Arc::get_mut`),
+        // so what its owner did to the future happened before what follows.
+        let alone = Arc::strong_count(&self.shared) == 2 && {
+            crate::sync::fence(Ordering::Acquire);
+            self.shared.word() == state::PENDING
+        };
+        if !alone {
+            task.run();
+            return Err(self);
+        }
+        // SAFETY: this thread holds the only handle and the task, and no other reference
+        // exists (checked above, after the fence); the word is PENDING with no waiter flag.
+        let result = unsafe { self.shared.run_alone() };
+        drop(task);
+        Ok(result)
     }
 
     /// Moves the outcome out of a done future if `self` is the last handle, after its

@@ -55,7 +55,7 @@ impl<T> Promise<T> {
     /// A new pending future and the promise that completes it.
     pub fn new() -> (Promise<T>, Future<T>) {
         let shared: Arc<Shared<T>> = Arc::new(Shared::new(Inline::Never, no_task()));
-        let future = Future::from_shared(&shared);
+        let future = Future::adopt(Arc::clone(&shared));
         (Promise { shared }, future)
     }
 

@@ -17,6 +17,14 @@
 //!   `Promise`, so once claimed nobody but its claimer can complete it (cancel and fail act only
 //!   on `PENDING`, abandon only on a pending task). The claimer writes the cell while `RUNNING`
 //!   and publishes it with the same `Release` compare-and-swap, one atomic operation fewer.
+//! - **alone run** `PENDING -> FINISHED` by a plain store, the fork-join fast path
+//!   (`Future::run_taken_back`): a worker waiting through its only handle on a task it took
+//!   back off its own deque, when the allocation's strong count is 2 (that handle and the
+//!   task; read `Relaxed` and then an `Acquire` fence, pairing with every other reference's
+//!   `Release` drop) and the word is `PENDING` with no flag. Then no other thread holds a
+//!   reference, and none can get one (only a handle or a promise makes handles), so the
+//!   waiter runs the closure and keeps the value: no claim, no outcome cell, no wake-up. The
+//!   store only keeps the task's drop from failing the future as abandoned.
 //!
 //! The cells are accessed under these rules, which the `SAFETY` comments cite:
 //!
@@ -26,8 +34,8 @@
 //! 2. The outcome cell is read only after an `Acquire` load saw `FINISHED` and while a handle
 //!    is alive, and never after the last handle moved it out (`TAKEN`).
 //! 3. The task cell (the closure, stored in the future's own allocation) is touched only by the
-//!    unique winner of a transition out of `PENDING` (claim, cancel, complete, fail), and after
-//!    that by nobody but the allocation's drop.
+//!    unique winner of a transition out of `PENDING` (claim, cancel, complete, fail, alone
+//!    run), and after that by nobody but the allocation's drop.
 //!
 //! Waiters (parked threads, async wakers, done-callbacks) live in a list behind a mutex. A
 //! registrant takes the lock, sets `HAS_WAITERS` with a read-modify-write and looks at the phase
@@ -75,7 +83,7 @@ use crate::state::{
 use crate::sync::{
     AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, current_thread, lock, park, park_timeout,
 };
-use crate::task::TaskKey;
+use crate::task::{Task, TaskKey};
 use crate::unwind::{drop_payload, panic_message};
 use crate::wait_graph::{WaitTarget, WaitsFor, while_blocked};
 
@@ -233,10 +241,12 @@ unsafe impl<T: Send, S: ?Sized + Send> Send for Shared<T, S> {}
 unsafe impl<T: Send, S: ?Sized + Send> Sync for Shared<T, S> {}
 
 impl<T, S> Shared<T, S> {
+    /// A pending future's state, counting the one `Future` handle its maker adopts
+    /// (`Future::adopt`): a fresh allocation needs no read-modify-write for its first handle.
     pub(crate) fn new(inline: Inline, task: S) -> Self {
         Shared {
             state: AtomicUsize::new(PENDING),
-            handles: AtomicUsize::new(0),
+            handles: AtomicUsize::new(1),
             inline: CompactInline::new(inline),
             outcome: UnsafeCell::new(None),
             waiters: Mutex::new(WaitList {
@@ -427,24 +437,11 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// Runs a claimed task in the current thread and completes the future with what it
     /// returned or the panic it raised.
     pub(crate) fn run_claimed(&self) {
-        let outcome = run_as(self.address(), || {
+        let returned = run_as(self.address(), || {
             // SAFETY: rule 3; callers call this only after winning `claim`.
             catch_unwind(AssertUnwindSafe(|| unsafe { self.task.run() }))
         });
-        let outcome = match outcome {
-            Ok(Some(value)) => Outcome::Value(value),
-            // A future with no closure (made by a Promise) is never claimed through here.
-            Ok(None) => Outcome::Failed(Box::new(Error::Abandoned)),
-            Err(payload) => {
-                let message = panic_message(&*payload);
-                drop_payload(payload);
-                Outcome::Failed(Box::new(Error::Panicked {
-                    message,
-                    backtrace: None,
-                }))
-            }
-        };
-        self.finish_claimed(outcome);
+        self.finish_claimed(outcome_of(returned));
     }
 
     /// The outcome, if finished.
@@ -656,7 +653,7 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
         if timeout.is_none() && self.inline.admits_current_thread() {
             // On top of this worker's own deque: take the entry back and run it, so that no
             // stale entry is left behind (it may still lose the claim to another waiter).
-            if let Some(task) = take_from_local_queue(TaskKey(self.address() as usize)) {
+            if let Some(task) = take_from_local_queue(self.task_key()) {
                 task.run();
                 if is_terminal(self.word()) {
                     return Ok(());
@@ -670,6 +667,40 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
             Ok(())
         } else {
             Err(Error::single_timeout())
+        }
+    }
+
+    /// This future's task, if it is still pending, an untimed wait here may run it, and it is
+    /// on top of this worker's own deque: taken off it (rayon's `take_local_job`).
+    pub(crate) fn take_back(&self) -> Option<Task> {
+        if phase(self.word()) != PENDING || !self.inline.admits_current_thread() {
+            return None;
+        }
+        take_from_local_queue(self.task_key())
+    }
+
+    fn task_key(&self) -> TaskKey {
+        TaskKey(self.address() as usize)
+    }
+
+    /// Runs the task of a future nobody else can reach and returns what it gave, without the
+    /// state machine: no claim, no outcome cell, no publication (the *alone* run; see
+    /// `Future::run_taken_back`). The future is left `FINISHED` with an empty outcome cell, so
+    /// that the task's drop does not fail it as abandoned; nobody can read the cell.
+    ///
+    /// # Safety
+    /// The caller holds the only `Future` handle and the future's `Task`, no other reference
+    /// to this allocation exists (its strong count, read after an `Acquire` fence, is 2), and
+    /// the word is `PENDING` with no flag: nobody else can touch any field while this runs.
+    pub(crate) unsafe fn run_alone(&self) -> Result<T, Error> {
+        // SAFETY: rule 3 holds trivially: no other thread can reach the task cell (caller).
+        let returned = catch_unwind(AssertUnwindSafe(|| unsafe { self.task.run() }));
+        // ORDERING: Relaxed, as nobody else can observe the word (caller's contract); it is
+        // only read by the task's own drop, on this thread.
+        self.state.store(FINISHED, Ordering::Relaxed);
+        match outcome_of(returned) {
+            Outcome::Value(value) => Ok(value),
+            Outcome::Failed(error) => Err(*error),
         }
     }
 
@@ -821,6 +852,23 @@ impl<T> Waiter<T> {
 /// ```
 pub fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
+}
+
+/// The outcome of a task's run: its value, or the panic it raised as `Error::Panicked`.
+fn outcome_of<T>(returned: std::thread::Result<Option<T>>) -> Outcome<T> {
+    match returned {
+        Ok(Some(value)) => Outcome::Value(value),
+        // A future with no closure (made by a Promise) is never run through here.
+        Ok(None) => Outcome::Failed(Box::new(Error::Abandoned)),
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            drop_payload(payload);
+            Outcome::Failed(Box::new(Error::Panicked {
+                message,
+                backtrace: None,
+            }))
+        }
+    }
 }
 
 /// Runs one done-callback; a panic is reported on stderr with the future's `Debug`, as Python
