@@ -7,9 +7,10 @@ use std::task::Waker;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::shared::{Key, Outcome, Shared, Waiter, run_callback};
+use crate::shared::{Key, Outcome, Waiter, run_callback};
+use crate::shared_ref::SharedRef;
 use crate::state::{self, State};
-use crate::sync::{Arc, Ordering};
+use crate::sync::Ordering;
 
 /// A handle to the eventual result of a computation, like Python's
 /// `concurrent.futures.Future`.
@@ -77,7 +78,7 @@ use crate::sync::{Arc, Ordering};
 /// [`Future::wait_async`] borrow the value instead. Polling never runs the task inline.
 #[must_use = "a future does nothing by itself; dropping it does not cancel the task"]
 pub struct Future<T> {
-    pub(crate) shared: Arc<Shared<T>>,
+    pub(crate) shared: SharedRef<T>,
     /// The waker this handle registered when polled as a `std::future::Future`.
     pub(crate) poll_key: Option<Key>,
     /// `Future<T>` hands out `&T` on any thread that holds a clone, so it is `Send`/`Sync`
@@ -91,10 +92,10 @@ pub struct WakerKey(pub(crate) Key);
 
 impl<T> Future<T> {
     /// Makes a new handle on `shared`, counting it.
-    pub(crate) fn from_shared(shared: &Arc<Shared<T>>) -> Self {
+    pub(crate) fn from_shared(shared: &SharedRef<T>) -> Self {
         shared.handles().fetch_add(1, Ordering::Relaxed);
         Future {
-            shared: Arc::clone(shared),
+            shared: shared.clone(),
             poll_key: None,
             _marker: PhantomData,
         }
@@ -102,7 +103,7 @@ impl<T> Future<T> {
 
     /// Makes the first handle from a new `shared`, which already counts it (`Shared::new`), so
     /// neither count is touched.
-    pub(crate) fn adopt(shared: Arc<Shared<T>>) -> Self {
+    pub(crate) fn adopt(shared: SharedRef<T>) -> Self {
         Future {
             shared,
             poll_key: None,
@@ -299,21 +300,23 @@ impl<T> Future<T> {
         let Some(task) = self.shared.take_back() else {
             return Err(self);
         };
-        // The two references are this handle's and `task`'s. Relaxed, then an Acquire fence:
-        // every other reference was dropped with a Release decrement (as in `Arc::get_mut`),
-        // so what its owner did to the future happened before what follows.
-        let alone = Arc::strong_count(&self.shared) == 2 && {
-            crate::sync::fence(Ordering::Acquire);
-            self.shared.word() == state::PENDING
-        };
+        // The two references are this handle's and `task`'s; no other may exist, and no one
+        // may be about to look at the word (a waiter, a registered waker).
+        let alone = self.shared.is_unshared() && self.shared.word() == state::PENDING;
         if !alone {
             task.run();
             return Err(self);
         }
         // SAFETY: this thread holds the only handle and the task, and no other reference
-        // exists (checked above, after the fence); the word is PENDING with no waiter flag.
+        // exists (checked above); the word is PENDING with no waiter flag.
         let result = unsafe { self.shared.run_alone() };
-        drop(task);
+        task.forget();
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: read once out of a handle that is never dropped; `poll_key` is `None` (a
+        // registered waker would have set HAS_WAITERS) and `handles` dies with the allocation.
+        let shared = unsafe { std::ptr::read(&this.shared) };
+        // SAFETY: `is_unshared` held with this reference and the task's, which was forgotten.
+        unsafe { shared.free_unshared() };
         Ok(result)
     }
 
@@ -413,7 +416,7 @@ impl<T> Drop for Future<T> {
 
 impl<T> PartialEq for Future<T> {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+        self.shared.ptr_eq(&other.shared)
     }
 }
 

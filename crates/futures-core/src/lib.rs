@@ -76,6 +76,7 @@ mod local_queue;
 mod promise;
 mod searching;
 mod shared;
+mod shared_ref;
 mod shutdown;
 mod state;
 mod sync;

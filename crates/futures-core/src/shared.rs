@@ -17,14 +17,13 @@
 //!   `Promise`, so once claimed nobody but its claimer can complete it (cancel and fail act only
 //!   on `PENDING`, abandon only on a pending task). The claimer writes the cell while `RUNNING`
 //!   and publishes it with the same `Release` compare-and-swap, one atomic operation fewer.
-//! - **alone run** `PENDING -> FINISHED` by a plain store, the fork-join fast path
-//!   (`Future::run_taken_back`): a worker waiting through its only handle on a task it took
-//!   back off its own deque, when the allocation's strong count is 2 (that handle and the
-//!   task; read `Relaxed` and then an `Acquire` fence, pairing with every other reference's
-//!   `Release` drop) and the word is `PENDING` with no flag. Then no other thread holds a
-//!   reference, and none can get one (only a handle or a promise makes handles), so the
-//!   waiter runs the closure and keeps the value: no claim, no outcome cell, no wake-up. The
-//!   store only keeps the task's drop from failing the future as abandoned.
+//! - **alone run**, no transition at all, the fork-join fast path (`Future::run_taken_back`):
+//!   a worker waiting through its only handle on a task it took back off its own deque, when
+//!   the allocation has no reference but those two (`SharedRef::is_unshared`, rule 4 of
+//!   `shared_ref.rs`) and the word is `PENDING` with no flag. Then no other thread can reach
+//!   the allocation, and none can get to it (only a reference makes references), so the
+//!   waiter runs the closure, keeps the value and frees the allocation: no claim, no outcome
+//!   cell, no wake-up, no reference-count traffic.
 //!
 //! The cells are accessed under these rules, which the `SAFETY` comments cite:
 //!
@@ -76,6 +75,7 @@ use crate::inline::{
 };
 use crate::local_queue::take_from_local_queue;
 use crate::searching::searching_workers;
+use crate::shared_ref::BORN_WITH;
 use crate::state::{
     CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, NOTIFYING, PENDING, PHASE_MASK, RUNNING, State,
     is_terminal, phase, public_state,
@@ -207,6 +207,8 @@ pub(crate) enum Claim {
 
 pub(crate) struct Shared<T, S: ?Sized = DynTask<T>> {
     state: AtomicUsize,
+    /// The references to this allocation (`shared_ref.rs`), not only the handles.
+    refs: AtomicUsize,
     /// The number of live `Future` handles (not producers). `into_inner` may move the value out
     /// only when it holds the last one.
     handles: AtomicUsize,
@@ -241,11 +243,13 @@ unsafe impl<T: Send, S: ?Sized + Send> Send for Shared<T, S> {}
 unsafe impl<T: Send, S: ?Sized + Send> Sync for Shared<T, S> {}
 
 impl<T, S> Shared<T, S> {
-    /// A pending future's state, counting the one `Future` handle its maker adopts
-    /// (`Future::adopt`): a fresh allocation needs no read-modify-write for its first handle.
+    /// A pending future's state, born with its maker's two references (a task or a promise,
+    /// and the future; `shared_ref.rs`) and counting the one `Future` handle its maker adopts
+    /// (`Future::adopt`): no read-modify-write for either.
     pub(crate) fn new(inline: Inline, task: S) -> Self {
         Shared {
             state: AtomicUsize::new(PENDING),
+            refs: AtomicUsize::new(BORN_WITH),
             handles: AtomicUsize::new(1),
             inline: CompactInline::new(inline),
             outcome: UnsafeCell::new(None),
@@ -265,6 +269,10 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
 
     pub(crate) fn handles(&self) -> &AtomicUsize {
         &self.handles
+    }
+
+    pub(crate) fn refs(&self) -> &AtomicUsize {
+        &self.refs
     }
 
     /// Moves `from` (one of the `allowed` phases) to `to`, keeping the flag bits. Returns the
@@ -685,19 +693,16 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
 
     /// Runs the task of a future nobody else can reach and returns what it gave, without the
     /// state machine: no claim, no outcome cell, no publication (the *alone* run; see
-    /// `Future::run_taken_back`). The future is left `FINISHED` with an empty outcome cell, so
-    /// that the task's drop does not fail it as abandoned; nobody can read the cell.
+    /// `Future::run_taken_back`). The word stays `PENDING`: the caller frees the allocation
+    /// next, and nobody else can read it.
     ///
     /// # Safety
     /// The caller holds the only `Future` handle and the future's `Task`, no other reference
-    /// to this allocation exists (its strong count, read after an `Acquire` fence, is 2), and
-    /// the word is `PENDING` with no flag: nobody else can touch any field while this runs.
+    /// to this allocation exists (`SharedRef::is_unshared`), and the word is `PENDING` with no
+    /// flag: nobody else can touch any field while this runs.
     pub(crate) unsafe fn run_alone(&self) -> Result<T, Error> {
         // SAFETY: rule 3 holds trivially: no other thread can reach the task cell (caller).
         let returned = catch_unwind(AssertUnwindSafe(|| unsafe { self.task.run() }));
-        // ORDERING: Relaxed, as nobody else can observe the word (caller's contract); it is
-        // only read by the task's own drop, on this thread.
-        self.state.store(FINISHED, Ordering::Relaxed);
         match outcome_of(returned) {
             Outcome::Value(value) => Ok(value),
             Outcome::Failed(error) => Err(*error),
@@ -905,24 +910,21 @@ fn short_type_name<T>() -> String {
 mod tests {
     use super::*;
 
-    /// The per-future memory budget: one allocation (`Arc` counts + `Shared<T>` + the task's
-    /// closure, stored inline) of at most 128 bytes beyond the value and the closure's
-    /// captures themselves.
+    /// The per-future memory budget: one allocation (`Shared<T>` with its reference count
+    /// and the task's closure, stored inline) of at most 128 bytes beyond the value and the
+    /// closure's captures themselves.
     #[test]
     fn shared_state_fits_the_budget() {
-        let arc_counts = 2 * std::mem::size_of::<usize>();
         let empty = || ();
-        let unit = arc_counts
-            + std::mem::size_of_val(&Shared::<(), _>::new(
-                Inline::Never,
-                Closure::new(Some(empty)),
-            ));
+        let unit = std::mem::size_of_val(&Shared::<(), _>::new(
+            Inline::Never,
+            Closure::new(Some(empty)),
+        ));
         let empty = || 0u64;
-        let word = arc_counts
-            + std::mem::size_of_val(&Shared::<u64, _>::new(
-                Inline::Never,
-                Closure::new(Some(empty)),
-            ));
+        let word = std::mem::size_of_val(&Shared::<u64, _>::new(
+            Inline::Never,
+            Closure::new(Some(empty)),
+        ));
         assert!(unit <= 128, "Shared<()> allocation is {unit} bytes");
         assert!(word <= 128 + 8, "Shared<u64> allocation is {word} bytes");
         eprintln!("heap bytes per future: {unit} (T = ()), {word} (T = u64)");

@@ -297,3 +297,30 @@ fn deferred_callbacks_vs_into_inner() {
         completer.join().unwrap().join().unwrap();
     });
 }
+
+/// The allocation's one reference count (`src/shared_ref.rs`): a task, a future and its clone
+/// dropped on three threads, in any order, free the allocation exactly once, after the last
+/// reader is done. The value is a loom `Arc`: loom fails the model if it leaks (the
+/// allocation was never freed) and the count check fails if it was dropped early or twice.
+#[test]
+fn the_last_of_three_references_frees_the_allocation() {
+    loom::model(|| {
+        let token = Arc::new(());
+        let value = token.clone();
+        let (task, future) = Task::new(Inline::Never, move || value);
+        let clone = future.clone();
+        let worker = thread::spawn(move || task.run());
+        let reader = thread::spawn(move || {
+            let seen = clone.result().map(|value| Arc::strong_count(value) >= 2);
+            assert_eq!(seen, Ok(true), "the value is alive while a handle reads it");
+        });
+        drop(future);
+        assert!(worker.join().unwrap());
+        reader.join().unwrap();
+        assert_eq!(
+            Arc::strong_count(&token),
+            1,
+            "freed once, value dropped with it"
+        );
+    });
+}
