@@ -72,6 +72,7 @@ mod error;
 pub mod executor;
 mod future;
 mod inline;
+mod lineage;
 mod local_queue;
 mod promise;
 mod searching;

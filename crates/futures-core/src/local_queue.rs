@@ -35,6 +35,16 @@ pub trait LocalQueue {
     /// Removes and returns the task with `key` if it is the one this worker would run next
     /// (the top of its own deque); `None` otherwise, leaving the queue as it was.
     fn take_if_next(&self, key: TaskKey) -> Option<Task>;
+
+    /// For a waiter whose awaited task runs on another worker (*leapfrogging*): steals one
+    /// task from another worker's queue and returns it if `accept` takes it (it descends from
+    /// the awaited task's run); a task `accept` refuses must be put back where the executor
+    /// will still run it, and then `None` is returned. The default steals nothing, and the
+    /// waiter simply parks.
+    fn steal_where(&self, accept: &dyn Fn(&Task) -> bool) -> Option<Task> {
+        let _ = accept;
+        None
+    }
 }
 
 thread_local! {
@@ -68,4 +78,15 @@ pub(crate) fn take_from_local_queue(key: TaskKey) -> Option<Task> {
     let queue = LOCAL_QUEUE.with(Cell::get)?;
     // SAFETY: set by `with_local_queue` on this thread, which is still running (see there).
     unsafe { queue.as_ref() }.take_if_next(key)
+}
+
+/// Steals, from another worker of the current thread's executor, a task made inside the run
+/// `run` (`lineage.rs`), for a waiter on that run's future to run.
+pub(crate) fn steal_descendant(run: u64) -> Option<Task> {
+    if cfg!(loom) {
+        return None;
+    }
+    let queue = LOCAL_QUEUE.with(Cell::get)?;
+    // SAFETY: set by `with_local_queue` on this thread, which is still running (see there).
+    unsafe { queue.as_ref() }.steal_where(&|task| task.descends_from(run))
 }

@@ -71,9 +71,10 @@ use crossbeam_utils::Backoff;
 use crate::error::Error;
 use crate::future::Future;
 use crate::inline::{
-    CompactInline, Inline, NotifyingGuard, is_notifying_here, is_running_here, run_as,
+    CompactInline, Inline, NotifyingGuard, current_run, is_notifying_here, is_running_here, run_as,
 };
-use crate::local_queue::take_from_local_queue;
+use crate::lineage::{RunId, new_run_id};
+use crate::local_queue::{steal_descendant, take_from_local_queue};
 use crate::searching::searching_workers;
 use crate::shared_ref::BORN_WITH;
 use crate::state::{
@@ -213,6 +214,11 @@ pub(crate) struct Shared<T, S: ?Sized = DynTask<T>> {
     /// only when it holds the last one.
     handles: AtomicUsize,
     inline: CompactInline,
+    /// The run this task was made in (`lineage.rs`; 0 outside any task): a waiter on that
+    /// run's future may run this one.
+    parent: u64,
+    /// The id of this future's framed run, once it started (`lineage.rs`).
+    run_id: RunId,
     /// Written once, by the thread that moved the phase into `COMPLETING`.
     outcome: UnsafeCell<Option<Outcome<T>>>,
     waiters: Mutex<WaitList<T>>,
@@ -252,6 +258,8 @@ impl<T, S> Shared<T, S> {
             refs: AtomicUsize::new(BORN_WITH),
             handles: AtomicUsize::new(1),
             inline: CompactInline::new(inline),
+            parent: current_run(),
+            run_id: RunId::new(),
             outcome: UnsafeCell::new(None),
             waiters: Mutex::new(WaitList {
                 next_key: Key::MIN,
@@ -445,7 +453,9 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// Runs a claimed task in the current thread and completes the future with what it
     /// returned or the panic it raised.
     pub(crate) fn run_claimed(&self) {
-        let returned = run_as(self.address(), || {
+        let run = new_run_id();
+        self.run_id.set(run);
+        let returned = run_as(self.address(), run, || {
             // SAFETY: rule 3; callers call this only after winning `claim`.
             catch_unwind(AssertUnwindSafe(|| unsafe { self.task.run() }))
         });
@@ -670,6 +680,9 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
                 self.run_claimed();
                 return Ok(());
             }
+            if self.leapfrog() {
+                return Ok(());
+            }
         }
         if self.park_until(timeout)? {
             Ok(())
@@ -685,6 +698,30 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
             return None;
         }
         take_from_local_queue(self.task_key())
+    }
+
+    /// Leapfrogging (`lineage.rs`): while this future's task runs on another worker, run the
+    /// tasks it made that are still queued there, one at a time, until it is done or none is
+    /// left. True if it is done.
+    fn leapfrog(&self) -> bool {
+        let run = self.run_id.get();
+        if run == 0 {
+            return is_terminal(self.word());
+        }
+        while !is_terminal(self.word()) {
+            match steal_descendant(run) {
+                Some(task) => {
+                    task.run();
+                }
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// The run this task was made in (`lineage.rs`).
+    pub(crate) fn parent(&self) -> u64 {
+        self.parent
     }
 
     fn task_key(&self) -> TaskKey {

@@ -25,6 +25,8 @@ pub(crate) trait Job: Send + Sync {
     fn wait(&self);
     /// The allocation's reference count (`shared_ref.rs`), for `JobRef`'s drop.
     fn refs(&self) -> &AtomicUsize;
+    /// The run this task was made in (`lineage.rs`).
+    fn parent(&self) -> u64;
 }
 
 impl<T: Send + 'static, S: ?Sized + TaskCell<T>> Job for Shared<T, S> {
@@ -74,6 +76,10 @@ impl<T: Send + 'static, S: ?Sized + TaskCell<T>> Job for Shared<T, S> {
     fn refs(&self) -> &AtomicUsize {
         Shared::refs(self)
     }
+
+    fn parent(&self) -> u64 {
+        Shared::parent(self)
+    }
 }
 
 /// A wait-only view: a counted reference whose drop releases it (`WaitHandle`).
@@ -98,6 +104,9 @@ impl<T: Send + 'static> Job for SharedRef<T> {
     }
     fn refs(&self) -> &AtomicUsize {
         Shared::refs(self)
+    }
+    fn parent(&self) -> u64 {
+        Shared::parent(self)
     }
 }
 
@@ -182,6 +191,11 @@ impl Task {
     #[inline]
     pub fn key(&self) -> TaskKey {
         TaskKey(self.job.address() as usize)
+    }
+
+    /// Whether this task was made inside the run `run` (`lineage.rs`).
+    pub(crate) fn descends_from(&self, run: u64) -> bool {
+        self.job.parent() == run
     }
 
     /// Drops this task without abandoning its future or releasing its reference: for

@@ -1,11 +1,13 @@
 //! Fork-join on the pool: a task that submits a child and waits for it (issue 15).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, mpsc};
 use std::task::{Wake, Waker};
+use std::thread::{self, ThreadId};
 
-use cfutures_core::Error;
 use cfutures_core::executor::register_waker;
+use cfutures_core::{Error, Future};
+use cfutures_test_support::PATIENCE;
 use cfutures_thread::ThreadPoolExecutor;
 
 /// A worker's wait on the child it just submitted takes the child back off its own deque and
@@ -112,4 +114,44 @@ fn a_child_taken_back_with_other_observers_completes_for_them() {
     assert!(matches!(moved, Err(Error::InvalidState(_))), "{moved:?}");
     assert_eq!(cloned, 5);
     assert!(woken, "the registered waker was woken");
+}
+
+/// Leapfrogging on the pool: a task waiting on a task that another worker runs runs what that
+/// task submitted meanwhile. The awaited task blocks in user code (so its worker cannot take
+/// its child back) until the child has run: only the waiter can run it before the timeout.
+#[test]
+fn a_waiter_runs_the_children_of_the_task_it_awaits_on_its_own_worker() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let awaited: Arc<OnceLock<Future<(ThreadId, ThreadId)>>> = Arc::default();
+    let (queued_tx, queued_rx) = mpsc::channel::<()>();
+    let inner = Arc::clone(&pool);
+    let parent = pool
+        .submit(move || {
+            let (ran_tx, ran_rx) = mpsc::channel();
+            let child = inner
+                .submit(move || {
+                    ran_tx.send(()).unwrap();
+                    thread::current().id()
+                })
+                .unwrap();
+            queued_tx.send(()).unwrap();
+            let _ = ran_rx.recv_timeout(PATIENCE);
+            (thread::current().id(), child.into_result().unwrap())
+        })
+        .unwrap();
+    awaited.set(parent).unwrap();
+    let slot = Arc::clone(&awaited);
+    let waiter = pool
+        .submit(move || {
+            queued_rx.recv().unwrap();
+            let (parent_thread, child_thread) = *slot.wait().result().unwrap();
+            (thread::current().id(), parent_thread, child_thread)
+        })
+        .unwrap();
+    let (waiter_thread, parent_thread, child_thread) = waiter.into_result().unwrap();
+    assert_ne!(
+        waiter_thread, parent_thread,
+        "the two tasks ran on two workers"
+    );
+    assert_eq!(child_thread, waiter_thread, "the waiter ran the child");
 }
