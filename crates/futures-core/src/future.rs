@@ -227,7 +227,7 @@ impl<T> Future<T> {
         let deadline = crate::shared::deadline_after(timeout);
         self.shared
             .park_until(Some(timeout))
-            .unwrap_or_else(|_| self.shared.park_registered(deadline))
+            .unwrap_or_else(|_| self.shared.park_registered(deadline, None).unwrap_or(false))
     }
 
     /// The value, moved out: waits like [`result`](Self::result), then moves the value out of

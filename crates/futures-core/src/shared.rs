@@ -82,11 +82,12 @@ use crate::state::{
     is_terminal, phase, public_state,
 };
 use crate::sync::{
-    AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, current_thread, lock, park, park_timeout,
+    AtomicBool, AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, current_thread, lock, park,
+    park_timeout,
 };
 use crate::task::{Task, TaskKey};
 use crate::unwind::{drop_payload, panic_message};
-use crate::wait_graph::{WaitTarget, WaitsFor, while_blocked};
+use crate::wait_graph::{Alarm, OnCycle, WaitTarget, WaitsFor, while_blocked_as};
 
 /// Set in `handles` once the last handle moved the outcome out.
 const TAKEN: usize = 1 << (usize::BITS - 1);
@@ -193,6 +194,15 @@ impl<T> WaitList<T> {
         self.entries.push((key, waiter));
         key
     }
+}
+
+/// Who is told when a blocking wait would close a cycle of waits (`wait_graph.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Teller {
+    /// The waiter itself (`result` and the other waits that return `Deadlock`).
+    Told,
+    /// Another waiter of the cycle: this one cannot act on it (a scope's end).
+    TellsAnother,
 }
 
 /// What `claim` found.
@@ -658,6 +668,17 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// task inline when untimed and allowed; fails with `Deadlock` when the current thread is
     /// running this very task, and with `Timeout` when the timeout passes first.
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.wait_as(timeout, Teller::Told)
+    }
+
+    /// As `wait` (untimed) for a waiter that cannot act on `Deadlock` (a scope's end, which
+    /// must outwait its tasks): a cycle its wait would close is told to another of its waiters
+    /// (`wait_graph.rs`, "A waiter that cannot be told").
+    pub(crate) fn wait_telling_another(&self) -> Result<(), Error> {
+        self.wait_as(None, Teller::TellsAnother)
+    }
+
+    fn wait_as(&self, timeout: Option<Duration>, teller: Teller) -> Result<(), Error> {
         let word = self.word();
         if is_terminal(word) {
             return Ok(());
@@ -684,7 +705,7 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
                 return Ok(());
             }
         }
-        if self.park_until(timeout)? {
+        if self.park_as(timeout, teller)? {
             Ok(())
         } else {
             Err(Error::single_timeout())
@@ -750,6 +771,10 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// timeout). True if it is done; `Deadlock` if parking would close a cycle of waits between
     /// running tasks. Never runs the task.
     pub(crate) fn park_until(&self, timeout: Option<Duration>) -> Result<bool, Error> {
+        self.park_as(timeout, Teller::Told)
+    }
+
+    fn park_as(&self, timeout: Option<Duration>, teller: Teller) -> Result<bool, Error> {
         if is_terminal(self.word()) {
             return Ok(true);
         }
@@ -761,21 +786,44 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
             return Ok(true);
         }
         // About to block: a wait that would close a cycle between running tasks is refused
-        // here (`wait_graph.rs`); the entry stays published until this wait returns.
-        while_blocked([self.wait_target()], WaitsFor::All, || {
-            self.park_registered(deadline)
-        })
+        // here (`wait_graph.rs`), or told to another waiter of the cycle; the entry stays
+        // published until this wait returns, and while it is, a waiter that cannot be told
+        // may raise this one's alarm.
+        let target = [self.wait_target()];
+        if teller == Teller::TellsAnother {
+            return while_blocked_as(target, WaitsFor::All, OnCycle::TellAnother, || {
+                self.park_registered(deadline, None)
+            })?;
+        }
+        let told = AtomicBool::new(false);
+        let alarm = Alarm {
+            told: &told,
+            thread: current_thread(),
+        };
+        while_blocked_as(target, WaitsFor::All, OnCycle::TellMe(Some(alarm)), || {
+            self.park_registered(deadline, Some(&told))
+        })?
     }
 
-    /// The park loop of `park_until`, from registration to the end of the wait.
-    pub(crate) fn park_registered(&self, deadline: Option<Instant>) -> bool {
+    /// The park loop of `park_until`, from registration to the end of the wait. `Deadlock` if
+    /// `told` (this wait's alarm in the wait graph) is raised first.
+    pub(crate) fn park_registered(
+        &self,
+        deadline: Option<Instant>,
+        told: Option<&AtomicBool>,
+    ) -> Result<bool, Error> {
         let Ok(key) = self.register(Waiter::Thread(current_thread())) else {
-            return true;
+            return Ok(true);
         };
         loop {
             // Park may wake spuriously; the state word is the truth.
             if is_terminal(self.word()) {
-                return true;
+                return Ok(true);
+            }
+            // ORDERING: Acquire pairs with the teller's Release (`wait_graph.rs`).
+            if told.is_some_and(|told| told.load(Ordering::Acquire)) {
+                self.unregister(key);
+                return Err(Error::Deadlock);
             }
             match deadline {
                 None => park(),
@@ -783,7 +831,7 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
                     let now = Instant::now();
                     if now >= deadline {
                         // If the entry is already gone the future completed meanwhile.
-                        return !self.unregister(key);
+                        return Ok(!self.unregister(key));
                     }
                     park_timeout(deadline - now);
                 }

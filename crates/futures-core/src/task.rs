@@ -99,8 +99,10 @@ impl<T: Send + 'static> Job for SharedRef<T> {
     fn is_done(&self) -> bool {
         Job::is_done(&**self)
     }
+    /// A scope's end waits through this view: it cannot return before its tasks do, so a
+    /// cycle its wait closes is told to another of the cycle's waiters.
     fn wait(&self) {
-        Job::wait(&**self)
+        let _ = self.wait_telling_another();
     }
     fn refs(&self) -> &AtomicUsize {
         Shared::refs(self)
@@ -272,6 +274,11 @@ impl WaitHandle {
     /// Blocks until the future is done, as [`Future::result`] waits: the task runs right here
     /// if its [`Inline`] policy admits this thread and it has not started. Returns at once if
     /// this thread is running the task itself (a wait that could never end).
+    ///
+    /// Made for a wait that must outlast the task (a scope's end): if this wait would close a
+    /// cycle of waits between running tasks, another waiter of the cycle, blocked in
+    /// [`Future::result`] or a sibling, is told [`Error::Deadlock`](crate::Error::Deadlock)
+    /// instead, so that the cycle breaks and this wait ends.
     pub fn wait(&self) {
         self.job.wait()
     }
