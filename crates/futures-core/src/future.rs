@@ -103,6 +103,7 @@ impl<T> Future<T> {
 
     /// Makes the first handle from a new `shared`, which already counts it (`Shared::new`), so
     /// neither count is touched.
+    #[inline]
     pub(crate) fn adopt(shared: SharedRef<T>) -> Self {
         Future {
             shared,
@@ -254,6 +255,7 @@ impl<T> Future<T> {
     /// assert!(matches!(future.into_result(), Err(Error::InvalidState(_))));
     /// assert_eq!(other.into_result().unwrap(), "kept");
     /// ```
+    #[inline]
     pub fn into_result(self) -> Result<T, Error> {
         let this = match self.run_taken_back() {
             Ok(result) => return result,
@@ -296,6 +298,7 @@ impl<T> Future<T> {
     /// outcome cell, no wake-up). Anything else, also a task taken back that others can see
     /// (then it runs through the claim, as any waiter's take-back), hands the handle back for
     /// the ordinary wait.
+    #[inline]
     fn run_taken_back(self) -> Result<Result<T, Error>, Self> {
         let Some(task) = self.shared.take_back() else {
             return Err(self);

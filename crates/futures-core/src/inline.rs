@@ -128,6 +128,7 @@ impl CompactInline {
     }
 
     /// As [`Inline::admits_current_thread`].
+    #[inline]
     pub(crate) fn admits_current_thread(self) -> bool {
         match self.0 {
             Self::NEVER => false,

@@ -71,6 +71,7 @@ pub fn with_local_queue<R>(queue: &dyn LocalQueue, f: impl FnOnce() -> R) -> R {
 }
 
 /// Takes the task with `key` off the current worker's own queue if it is next there.
+#[inline]
 pub(crate) fn take_from_local_queue(key: TaskKey) -> Option<Task> {
     if cfg!(loom) {
         return None;

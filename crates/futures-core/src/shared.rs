@@ -262,6 +262,7 @@ impl<T, S> Shared<T, S> {
     /// A pending future's state, born with its maker's two references (a task or a promise,
     /// and the future; `shared_ref.rs`) and counting the one `Future` handle its maker adopts
     /// (`Future::adopt`): no read-modify-write for either.
+    #[inline]
     pub(crate) fn new(inline: Inline, task: S) -> Self {
         Shared {
             state: AtomicUsize::new(PENDING),
@@ -281,6 +282,7 @@ impl<T, S> Shared<T, S> {
 }
 
 impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
+    #[inline]
     pub(crate) fn word(&self) -> usize {
         self.state.load(Ordering::Acquire)
     }
@@ -714,6 +716,7 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
 
     /// This future's task, if it is still pending, an untimed wait here may run it, and it is
     /// on top of this worker's own deque: taken off it (rayon's `take_local_job`).
+    #[inline]
     pub(crate) fn take_back(&self) -> Option<Task> {
         if phase(self.word()) != PENDING || !self.inline.admits_current_thread() {
             return None;
@@ -758,6 +761,7 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// The caller holds the only `Future` handle and the future's `Task`, no other reference
     /// to this allocation exists (`SharedRef::is_unshared`), and the word is `PENDING` with no
     /// flag: nobody else can touch any field while this runs.
+    #[inline]
     pub(crate) unsafe fn run_alone(&self) -> Result<T, Error> {
         // SAFETY: rule 3 holds trivially: no other thread can reach the task cell (caller).
         let returned = catch_unwind(AssertUnwindSafe(|| unsafe { self.task.run() }));
@@ -945,6 +949,7 @@ pub fn deadline_after(timeout: Duration) -> Option<Instant> {
 }
 
 /// The outcome of a task's run: its value, or the panic it raised as `Error::Panicked`.
+#[inline]
 fn outcome_of<T>(returned: std::thread::Result<Option<T>>) -> Outcome<T> {
     match returned {
         Ok(Some(value)) => Outcome::Value(value),

@@ -62,6 +62,7 @@ impl<T> SharedRef<T> {
     /// `ptr` comes from `Box::into_raw` (possibly unsized since) of a `Shared` whose count
     /// still includes the reference adopted here, and no other `SharedRef` or `JobRef` adopts
     /// the same one.
+    #[inline]
     pub(crate) unsafe fn from_raw(ptr: *mut Shared<T>) -> Self {
         SharedRef {
             // SAFETY: `Box::into_raw` never returns null (caller).
@@ -78,6 +79,7 @@ impl<T> SharedRef<T> {
     /// Rule 4: true if the count is 2, read so that every other owner's use of the allocation
     /// happened before what the caller does next. Means "the caller's two references are the
     /// only ones" when the caller holds two.
+    #[inline]
     pub(crate) fn is_unshared(&self) -> bool {
         // ORDERING: Relaxed read, then an Acquire fence only when it says 2: pairs with the
         // Release decrement of every reference dropped before (rule 4), as `Arc::get_mut`.
@@ -93,6 +95,7 @@ impl<T> SharedRef<T> {
     /// # Safety
     /// [`is_unshared`](Self::is_unshared) returned true while the caller held this reference
     /// and one other, and the other is forgotten (never used or dropped again).
+    #[inline]
     pub(crate) unsafe fn free_unshared(self) {
         let ptr = self.ptr.as_ptr();
         std::mem::forget(self);
@@ -151,6 +154,7 @@ impl JobRef {
     ///
     /// # Safety
     /// As [`SharedRef::from_raw`].
+    #[inline]
     pub(crate) unsafe fn from_raw(ptr: *mut dyn Job) -> Self {
         JobRef {
             // SAFETY: `Box::into_raw` never returns null (caller).

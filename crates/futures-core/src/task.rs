@@ -118,6 +118,7 @@ type WaitRef = Box<dyn Job>;
 
 /// One allocation holding the future's state and the closure, born with two references: the
 /// task's view of it and the future's.
+#[inline]
 fn allocate<F, T>(inline: Inline, f: F) -> (JobRef, SharedRef<T>)
 where
     F: FnOnce() -> T + Send + 'static,
@@ -160,6 +161,7 @@ pub struct Task {
 impl Task {
     /// Binds `f` to a new future. `inline` says which waiting threads may run it themselves
     /// if they wait on the future before any worker has started it.
+    #[inline]
     pub fn new<F, T>(inline: Inline, f: F) -> (Task, Future<T>)
     where
         F: FnOnce() -> T + Send + 'static,
@@ -203,6 +205,7 @@ impl Task {
     /// Drops this task without abandoning its future or releasing its reference: for
     /// `Future::run_taken_back`, which ran the closure itself and frees the allocation with
     /// both references at once (`SharedRef::free_unshared`).
+    #[inline]
     pub(crate) fn forget(self) {
         std::mem::forget(self);
     }
