@@ -12,7 +12,7 @@ use std::time::Duration;
 use cfutures::helpers::{MapOptions, ReturnWhen, as_completed, map, wait};
 use cfutures::thread::ThreadPoolExecutor;
 use cfutures::{Error, Future, Promise};
-use common::PATIENCE;
+use common::{PATIENCE, within};
 
 type Slot = Arc<OnceLock<Future<bool>>>;
 
@@ -332,4 +332,43 @@ fn random_waits_without_cycles_are_never_told_deadlock() {
             "task {i} was told Deadlock"
         );
     }
+}
+
+/// A cycle closed by the end of a scope (issue 16): task `a` opens a scope whose task `s`
+/// waits on `a`'s own future, and the scope's end waits on `s`. The scope cannot return while
+/// `s` runs (it borrows the scope's data), so it cannot be the one told: `s` is, whichever of
+/// the two waits comes last, and the scope then ends. Repeated, since the order is a race.
+#[test]
+fn a_cycle_closed_by_a_scope_end_tells_the_scoped_task() {
+    within("the scope rounds", || {
+        for round in 0..20 {
+            let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+            let slot: Arc<OnceLock<Future<Result<(), Error>>>> = Arc::default();
+            let own = Arc::clone(&slot);
+            let a = pool
+                .submit({
+                    let pool = Arc::clone(&pool);
+                    move || {
+                        let own = own.wait().clone();
+                        let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+                        pool.scope(|s| {
+                            let scoped = s
+                                .submit(move || {
+                                    waiting_tx.send(()).unwrap();
+                                    own.result().map(drop)
+                                })
+                                .unwrap();
+                            // `s` runs on the other worker before the scope's end waits.
+                            waiting_rx.recv().unwrap();
+                            scoped
+                        })
+                        .into_result()
+                        .unwrap()
+                    }
+                })
+                .unwrap();
+            slot.set(a.clone()).unwrap();
+            assert_eq!(a.result(), Ok(&Err(Error::Deadlock)), "round {round}");
+        }
+    });
 }

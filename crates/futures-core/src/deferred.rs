@@ -15,8 +15,8 @@ use std::fmt;
 
 use crate::error::Error;
 use crate::promise::Promise;
-use crate::shared::{DoneCallback, Outcome, Shared};
-use crate::sync::Arc;
+use crate::shared::{DoneCallback, Outcome};
+use crate::shared_ref::SharedRef;
 
 /// The done-callbacks of a future completed by [`Promise::set_result_deferred`] or
 /// [`Promise::set_error_deferred`], still to run.
@@ -26,7 +26,7 @@ use crate::sync::Arc;
 /// lost. Until they have run, [`Future::into_inner`](crate::Future::into_inner) waits for them.
 #[must_use = "the done-callbacks run when this is run or dropped"]
 pub struct DeferredCallbacks<T> {
-    shared: Arc<Shared<T>>,
+    shared: SharedRef<T>,
     callbacks: Vec<DoneCallback<T>>,
 }
 
@@ -107,7 +107,7 @@ impl<T> Promise<T> {
     ) -> Result<Option<DeferredCallbacks<T>>, Error> {
         match self.shared.complete_deferred(outcome) {
             Ok(Some(callbacks)) => Ok(Some(DeferredCallbacks {
-                shared: Arc::clone(&self.shared),
+                shared: self.shared.clone(),
                 callbacks,
             })),
             Ok(None) => Ok(None),

@@ -7,9 +7,10 @@ use std::task::Waker;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::shared::{Key, Outcome, Shared, Waiter, run_callback};
+use crate::shared::{Key, Outcome, Waiter, run_callback};
+use crate::shared_ref::SharedRef;
 use crate::state::{self, State};
-use crate::sync::{Arc, Ordering};
+use crate::sync::Ordering;
 
 /// A handle to the eventual result of a computation, like Python's
 /// `concurrent.futures.Future`.
@@ -77,7 +78,7 @@ use crate::sync::{Arc, Ordering};
 /// [`Future::wait_async`] borrow the value instead. Polling never runs the task inline.
 #[must_use = "a future does nothing by itself; dropping it does not cancel the task"]
 pub struct Future<T> {
-    pub(crate) shared: Arc<Shared<T>>,
+    pub(crate) shared: SharedRef<T>,
     /// The waker this handle registered when polled as a `std::future::Future`.
     pub(crate) poll_key: Option<Key>,
     /// `Future<T>` hands out `&T` on any thread that holds a clone, so it is `Send`/`Sync`
@@ -91,18 +92,19 @@ pub struct WakerKey(pub(crate) Key);
 
 impl<T> Future<T> {
     /// Makes a new handle on `shared`, counting it.
-    pub(crate) fn from_shared(shared: &Arc<Shared<T>>) -> Self {
+    pub(crate) fn from_shared(shared: &SharedRef<T>) -> Self {
         shared.handles().fetch_add(1, Ordering::Relaxed);
         Future {
-            shared: Arc::clone(shared),
+            shared: shared.clone(),
             poll_key: None,
             _marker: PhantomData,
         }
     }
 
-    /// Makes the first handle from a new `shared`, counting it (no reference-count traffic).
-    pub(crate) fn adopt(shared: Arc<Shared<T>>) -> Self {
-        shared.handles().fetch_add(1, Ordering::Relaxed);
+    /// Makes the first handle from a new `shared`, which already counts it (`Shared::new`), so
+    /// neither count is touched.
+    #[inline]
+    pub(crate) fn adopt(shared: SharedRef<T>) -> Self {
         Future {
             shared,
             poll_key: None,
@@ -226,7 +228,7 @@ impl<T> Future<T> {
         let deadline = crate::shared::deadline_after(timeout);
         self.shared
             .park_until(Some(timeout))
-            .unwrap_or_else(|_| self.shared.park_registered(deadline))
+            .unwrap_or_else(|_| self.shared.park_registered(deadline, None).unwrap_or(false))
     }
 
     /// The value, moved out: waits like [`result`](Self::result), then moves the value out of
@@ -253,9 +255,14 @@ impl<T> Future<T> {
     /// assert!(matches!(future.into_result(), Err(Error::InvalidState(_))));
     /// assert_eq!(other.into_result().unwrap(), "kept");
     /// ```
+    #[inline]
     pub fn into_result(self) -> Result<T, Error> {
-        self.shared.wait(None)?;
-        self.take().unwrap_or_else(|| Err(Error::shared_handles()))
+        let this = match self.run_taken_back() {
+            Ok(result) => return result,
+            Err(this) => this,
+        };
+        this.shared.wait(None)?;
+        this.take().unwrap_or_else(|| Err(Error::shared_handles()))
     }
 
     /// Waits like [`result`](Self::result), then moves the outcome out if this is the only
@@ -275,10 +282,45 @@ impl<T> Future<T> {
     /// assert_eq!(future.into_inner(), Some(Ok(vec![1, 2, 3])));
     /// ```
     pub fn into_inner(self) -> Option<Result<T, Error>> {
-        if let Err(error) = self.shared.wait(None) {
+        let this = match self.run_taken_back() {
+            Ok(result) => return Some(result),
+            Err(this) => this,
+        };
+        if let Err(error) = this.shared.wait(None) {
             return Some(Err(error));
         }
-        self.take()
+        this.take()
+    }
+
+    /// The fork-join fast path of `into_result`: a worker waiting on a task it submitted
+    /// itself, still on top of its own deque, with no other handle, clone or waiter anywhere,
+    /// runs the closure and hands its value over directly (`Shared::run_alone`: no claim, no
+    /// outcome cell, no wake-up). Anything else, also a task taken back that others can see
+    /// (then it runs through the claim, as any waiter's take-back), hands the handle back for
+    /// the ordinary wait.
+    #[inline]
+    fn run_taken_back(self) -> Result<Result<T, Error>, Self> {
+        let Some(task) = self.shared.take_back() else {
+            return Err(self);
+        };
+        // The two references are this handle's and `task`'s; no other may exist, and no one
+        // may be about to look at the word (a waiter, a registered waker).
+        let alone = self.shared.is_unshared() && self.shared.word() == state::PENDING;
+        if !alone {
+            task.run();
+            return Err(self);
+        }
+        // SAFETY: this thread holds the only handle and the task, and no other reference
+        // exists (checked above); the word is PENDING with no waiter flag.
+        let result = unsafe { self.shared.run_alone() };
+        task.forget();
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: read once out of a handle that is never dropped; `poll_key` is `None` (a
+        // registered waker would have set HAS_WAITERS) and `handles` dies with the allocation.
+        let shared = unsafe { std::ptr::read(&this.shared) };
+        // SAFETY: `is_unshared` held with this reference and the task's, which was forgotten.
+        unsafe { shared.free_unshared() };
+        Ok(result)
     }
 
     /// Moves the outcome out of a done future if `self` is the last handle, after its
@@ -377,7 +419,7 @@ impl<T> Drop for Future<T> {
 
 impl<T> PartialEq for Future<T> {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+        self.shared.ptr_eq(&other.shared)
     }
 }
 

@@ -128,6 +128,7 @@ impl CompactInline {
     }
 
     /// As [`Inline::admits_current_thread`].
+    #[inline]
     pub(crate) fn admits_current_thread(self) -> bool {
         match self.0 {
             Self::NEVER => false,
@@ -187,13 +188,15 @@ pub(crate) fn is_notifying_here(future: *const ()) -> bool {
 /// stack.
 pub(crate) struct RunningFrame {
     task: usize,
+    /// The run's id (`lineage.rs`): the parent tag of every task made inside it.
+    run: u64,
     previous: *const RunningFrame,
 }
 
-/// Runs `f` as the run of `task`, so that a wait on `task`'s future from inside `f` (directly,
+/// Runs `f` as the run of `task` with id `run`, so that a wait on `task`'s future from inside `f` (directly,
 /// or through tasks `f` runs inline) is recognised as a self-wait, and so that the wait graph
 /// (`wait_graph.rs`) knows which futures a blocked thread is running.
-pub(crate) fn run_as<R>(task: *const (), f: impl FnOnce() -> R) -> R {
+pub(crate) fn run_as<R>(task: *const (), run: u64, f: impl FnOnce() -> R) -> R {
     struct Restore(*const RunningFrame);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -202,6 +205,7 @@ pub(crate) fn run_as<R>(task: *const (), f: impl FnOnce() -> R) -> R {
     }
     let frame = RunningFrame {
         task: task as usize,
+        run,
         previous: RUNNING.with(Cell::get),
     };
     // The frame stays where it is until `_restore` unlinks it, on return or unwind.
@@ -225,6 +229,17 @@ fn any_running_here(mut visit: impl FnMut(usize) -> bool) -> bool {
         frame = current.previous;
     }
     false
+}
+
+/// The id of the innermost framed run on this thread (`lineage.rs`); 0 outside any task.
+#[inline]
+pub(crate) fn current_run() -> u64 {
+    let frame = RUNNING.with(Cell::get);
+    if frame.is_null() {
+        return 0;
+    }
+    // SAFETY: as in `any_running_here`: a linked frame is alive on this thread's stack.
+    unsafe { (*frame).run }
 }
 
 /// Whether the current thread is (somewhere up its stack) running this task.

@@ -57,10 +57,13 @@ assert!(!future.cancel(), "a finished future cannot be cancelled");
 //! [`executor::while_blocked`].
 //!
 //! # Memory
-//! A future is one allocation shared by its handles and its producer: the state word, a handle
-//! count, the inline policy, the outcome cell, the task cell and the waiter list. The waiter list
-//! costs nothing until someone waits: a future nobody waits on is completed with one
-//! compare-and-swap and no lock (see the protocol in `shared.rs`).
+//! A future is one allocation shared by its handles and its producer: the state word, its
+//! reference count, a handle count, the inline policy, the task's lineage, the outcome cell, the
+//! task cell and the waiter list (112 bytes plus the value and the closure's captures). The
+//! waiter list costs nothing until someone waits: a future nobody waits on is completed with one
+//! compare-and-swap and no lock (see the protocol in `shared.rs`). A worker that waits on a task
+//! it submitted itself, still queued on its own deque and seen by nobody else, runs it and frees
+//! the allocation without a single atomic read-modify-write (`shared_ref.rs`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Under `RUSTFLAGS="--cfg loom"` only the loom models run. rustdoc sees `cfutures_loom_build`
 // (set by `build.rs`) but not `loom`, so this empties the crate for rustdoc alone, and a loom
@@ -72,10 +75,12 @@ mod error;
 pub mod executor;
 mod future;
 mod inline;
+mod lineage;
 mod local_queue;
 mod promise;
 mod searching;
 mod shared;
+mod shared_ref;
 mod shutdown;
 mod state;
 mod sync;

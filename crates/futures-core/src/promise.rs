@@ -19,7 +19,7 @@ fn no_task() -> crate::shared::NoClosure {
 fn no_task<T>() -> Closure<crate::shared::TaskFn<T>> {
     Closure::new(None)
 }
-use crate::sync::Arc;
+use crate::shared_ref::SharedRef;
 
 /// The producer's side of a [`Future`]: marks it running, then sets its value or error.
 ///
@@ -48,15 +48,16 @@ use crate::sync::Arc;
 /// assert_eq!(future.result(), Err(Error::Abandoned));
 /// ```
 pub struct Promise<T> {
-    pub(crate) shared: Arc<Shared<T>>,
+    pub(crate) shared: SharedRef<T>,
 }
 
 impl<T> Promise<T> {
     /// A new pending future and the promise that completes it.
     pub fn new() -> (Promise<T>, Future<T>) {
-        let shared: Arc<Shared<T>> = Arc::new(Shared::new(Inline::Never, no_task()));
-        let future = Future::from_shared(&shared);
-        (Promise { shared }, future)
+        let raw: *mut Shared<T> = Box::into_raw(Box::new(Shared::new(Inline::Never, no_task())));
+        // SAFETY: a new allocation, born with two references: the promise's and the future's.
+        let (shared, future) = unsafe { (SharedRef::from_raw(raw), SharedRef::from_raw(raw)) };
+        (Promise { shared }, Future::adopt(future))
     }
 
     /// Another handle to the future this promise completes.

@@ -17,6 +17,13 @@
 //!   `Promise`, so once claimed nobody but its claimer can complete it (cancel and fail act only
 //!   on `PENDING`, abandon only on a pending task). The claimer writes the cell while `RUNNING`
 //!   and publishes it with the same `Release` compare-and-swap, one atomic operation fewer.
+//! - **alone run**, no transition at all, the fork-join fast path (`Future::run_taken_back`):
+//!   a worker waiting through its only handle on a task it took back off its own deque, when
+//!   the allocation has no reference but those two (`SharedRef::is_unshared`, rule 4 of
+//!   `shared_ref.rs`) and the word is `PENDING` with no flag. Then no other thread can reach
+//!   the allocation, and none can get to it (only a reference makes references), so the
+//!   waiter runs the closure, keeps the value and frees the allocation: no claim, no outcome
+//!   cell, no wake-up, no reference-count traffic.
 //!
 //! The cells are accessed under these rules, which the `SAFETY` comments cite:
 //!
@@ -26,8 +33,8 @@
 //! 2. The outcome cell is read only after an `Acquire` load saw `FINISHED` and while a handle
 //!    is alive, and never after the last handle moved it out (`TAKEN`).
 //! 3. The task cell (the closure, stored in the future's own allocation) is touched only by the
-//!    unique winner of a transition out of `PENDING` (claim, cancel, complete, fail), and after
-//!    that by nobody but the allocation's drop.
+//!    unique winner of a transition out of `PENDING` (claim, cancel, complete, fail, alone
+//!    run), and after that by nobody but the allocation's drop.
 //!
 //! Waiters (parked threads, async wakers, done-callbacks) live in a list behind a mutex. A
 //! registrant takes the lock, sets `HAS_WAITERS` with a read-modify-write and looks at the phase
@@ -64,20 +71,23 @@ use crossbeam_utils::Backoff;
 use crate::error::Error;
 use crate::future::Future;
 use crate::inline::{
-    CompactInline, Inline, NotifyingGuard, is_notifying_here, is_running_here, run_as,
+    CompactInline, Inline, NotifyingGuard, current_run, is_notifying_here, is_running_here, run_as,
 };
-use crate::local_queue::take_from_local_queue;
+use crate::lineage::{RunId, new_run_id};
+use crate::local_queue::{steal_descendant, take_from_local_queue};
 use crate::searching::searching_workers;
+use crate::shared_ref::BORN_WITH;
 use crate::state::{
     CANCELLED, COMPLETING, FINISHED, HAS_WAITERS, NOTIFYING, PENDING, PHASE_MASK, RUNNING, State,
     is_terminal, phase, public_state,
 };
 use crate::sync::{
-    AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, current_thread, lock, park, park_timeout,
+    AtomicBool, AtomicUsize, Mutex, Ordering, Thread, UnsafeCell, current_thread, lock, park,
+    park_timeout,
 };
-use crate::task::TaskKey;
+use crate::task::{Task, TaskKey};
 use crate::unwind::{drop_payload, panic_message};
-use crate::wait_graph::{WaitTarget, WaitsFor, while_blocked};
+use crate::wait_graph::{Alarm, OnCycle, WaitTarget, WaitsFor, while_blocked_as};
 
 /// Set in `handles` once the last handle moved the outcome out.
 const TAKEN: usize = 1 << (usize::BITS - 1);
@@ -186,6 +196,15 @@ impl<T> WaitList<T> {
     }
 }
 
+/// Who is told when a blocking wait would close a cycle of waits (`wait_graph.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Teller {
+    /// The waiter itself (`result` and the other waits that return `Deadlock`).
+    Told,
+    /// Another waiter of the cycle: this one cannot act on it (a scope's end).
+    TellsAnother,
+}
+
 /// What `claim` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Claim {
@@ -199,10 +218,17 @@ pub(crate) enum Claim {
 
 pub(crate) struct Shared<T, S: ?Sized = DynTask<T>> {
     state: AtomicUsize,
+    /// The references to this allocation (`shared_ref.rs`), not only the handles.
+    refs: AtomicUsize,
     /// The number of live `Future` handles (not producers). `into_inner` may move the value out
     /// only when it holds the last one.
     handles: AtomicUsize,
     inline: CompactInline,
+    /// The run this task was made in (`lineage.rs`; 0 outside any task): a waiter on that
+    /// run's future may run this one.
+    parent: u64,
+    /// The id of this future's framed run, once it started (`lineage.rs`).
+    run_id: RunId,
     /// Written once, by the thread that moved the phase into `COMPLETING`.
     outcome: UnsafeCell<Option<Outcome<T>>>,
     waiters: Mutex<WaitList<T>>,
@@ -233,11 +259,18 @@ unsafe impl<T: Send, S: ?Sized + Send> Send for Shared<T, S> {}
 unsafe impl<T: Send, S: ?Sized + Send> Sync for Shared<T, S> {}
 
 impl<T, S> Shared<T, S> {
+    /// A pending future's state, born with its maker's two references (a task or a promise,
+    /// and the future; `shared_ref.rs`) and counting the one `Future` handle its maker adopts
+    /// (`Future::adopt`): no read-modify-write for either.
+    #[inline]
     pub(crate) fn new(inline: Inline, task: S) -> Self {
         Shared {
             state: AtomicUsize::new(PENDING),
-            handles: AtomicUsize::new(0),
+            refs: AtomicUsize::new(BORN_WITH),
+            handles: AtomicUsize::new(1),
             inline: CompactInline::new(inline),
+            parent: current_run(),
+            run_id: RunId::new(),
             outcome: UnsafeCell::new(None),
             waiters: Mutex::new(WaitList {
                 next_key: Key::MIN,
@@ -249,12 +282,17 @@ impl<T, S> Shared<T, S> {
 }
 
 impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
+    #[inline]
     pub(crate) fn word(&self) -> usize {
         self.state.load(Ordering::Acquire)
     }
 
     pub(crate) fn handles(&self) -> &AtomicUsize {
         &self.handles
+    }
+
+    pub(crate) fn refs(&self) -> &AtomicUsize {
+        &self.refs
     }
 
     /// Moves `from` (one of the `allowed` phases) to `to`, keeping the flag bits. Returns the
@@ -427,24 +465,13 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// Runs a claimed task in the current thread and completes the future with what it
     /// returned or the panic it raised.
     pub(crate) fn run_claimed(&self) {
-        let outcome = run_as(self.address(), || {
+        let run = new_run_id();
+        self.run_id.set(run);
+        let returned = run_as(self.address(), run, || {
             // SAFETY: rule 3; callers call this only after winning `claim`.
             catch_unwind(AssertUnwindSafe(|| unsafe { self.task.run() }))
         });
-        let outcome = match outcome {
-            Ok(Some(value)) => Outcome::Value(value),
-            // A future with no closure (made by a Promise) is never claimed through here.
-            Ok(None) => Outcome::Failed(Box::new(Error::Abandoned)),
-            Err(payload) => {
-                let message = panic_message(&*payload);
-                drop_payload(payload);
-                Outcome::Failed(Box::new(Error::Panicked {
-                    message,
-                    backtrace: None,
-                }))
-            }
-        };
-        self.finish_claimed(outcome);
+        self.finish_claimed(outcome_of(returned));
     }
 
     /// The outcome, if finished.
@@ -643,6 +670,17 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// task inline when untimed and allowed; fails with `Deadlock` when the current thread is
     /// running this very task, and with `Timeout` when the timeout passes first.
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.wait_as(timeout, Teller::Told)
+    }
+
+    /// As `wait` (untimed) for a waiter that cannot act on `Deadlock` (a scope's end, which
+    /// must outwait its tasks): a cycle its wait would close is told to another of its waiters
+    /// (`wait_graph.rs`, "A waiter that cannot be told").
+    pub(crate) fn wait_telling_another(&self) -> Result<(), Error> {
+        self.wait_as(None, Teller::TellsAnother)
+    }
+
+    fn wait_as(&self, timeout: Option<Duration>, teller: Teller) -> Result<(), Error> {
         let word = self.word();
         if is_terminal(word) {
             return Ok(());
@@ -656,7 +694,7 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
         if timeout.is_none() && self.inline.admits_current_thread() {
             // On top of this worker's own deque: take the entry back and run it, so that no
             // stale entry is left behind (it may still lose the claim to another waiter).
-            if let Some(task) = take_from_local_queue(TaskKey(self.address() as usize)) {
+            if let Some(task) = take_from_local_queue(self.task_key()) {
                 task.run();
                 if is_terminal(self.word()) {
                     return Ok(());
@@ -665,11 +703,71 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
                 self.run_claimed();
                 return Ok(());
             }
+            if self.leapfrog() {
+                return Ok(());
+            }
         }
-        if self.park_until(timeout)? {
+        if self.park_as(timeout, teller)? {
             Ok(())
         } else {
             Err(Error::single_timeout())
+        }
+    }
+
+    /// This future's task, if it is still pending, an untimed wait here may run it, and it is
+    /// on top of this worker's own deque: taken off it (rayon's `take_local_job`).
+    #[inline]
+    pub(crate) fn take_back(&self) -> Option<Task> {
+        if phase(self.word()) != PENDING || !self.inline.admits_current_thread() {
+            return None;
+        }
+        take_from_local_queue(self.task_key())
+    }
+
+    /// Leapfrogging (`lineage.rs`): while this future's task runs on another worker, run the
+    /// tasks it made that are still queued there, one at a time, until it is done or none is
+    /// left. True if it is done.
+    fn leapfrog(&self) -> bool {
+        let run = self.run_id.get();
+        if run == 0 {
+            return is_terminal(self.word());
+        }
+        while !is_terminal(self.word()) {
+            match steal_descendant(run) {
+                Some(task) => {
+                    task.run();
+                }
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// The run this task was made in (`lineage.rs`).
+    pub(crate) fn parent(&self) -> u64 {
+        self.parent
+    }
+
+    fn task_key(&self) -> TaskKey {
+        TaskKey(self.address() as usize)
+    }
+
+    /// Runs the task of a future nobody else can reach and returns what it gave, without the
+    /// state machine: no claim, no outcome cell, no publication (the *alone* run; see
+    /// `Future::run_taken_back`). The word stays `PENDING`: the caller frees the allocation
+    /// next, and nobody else can read it.
+    ///
+    /// # Safety
+    /// The caller holds the only `Future` handle and the future's `Task`, no other reference
+    /// to this allocation exists (`SharedRef::is_unshared`), and the word is `PENDING` with no
+    /// flag: nobody else can touch any field while this runs.
+    #[inline]
+    pub(crate) unsafe fn run_alone(&self) -> Result<T, Error> {
+        // SAFETY: rule 3 holds trivially: no other thread can reach the task cell (caller).
+        let returned = catch_unwind(AssertUnwindSafe(|| unsafe { self.task.run() }));
+        match outcome_of(returned) {
+            Outcome::Value(value) => Ok(value),
+            Outcome::Failed(error) => Err(*error),
         }
     }
 
@@ -677,6 +775,10 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// timeout). True if it is done; `Deadlock` if parking would close a cycle of waits between
     /// running tasks. Never runs the task.
     pub(crate) fn park_until(&self, timeout: Option<Duration>) -> Result<bool, Error> {
+        self.park_as(timeout, Teller::Told)
+    }
+
+    fn park_as(&self, timeout: Option<Duration>, teller: Teller) -> Result<bool, Error> {
         if is_terminal(self.word()) {
             return Ok(true);
         }
@@ -688,21 +790,44 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
             return Ok(true);
         }
         // About to block: a wait that would close a cycle between running tasks is refused
-        // here (`wait_graph.rs`); the entry stays published until this wait returns.
-        while_blocked([self.wait_target()], WaitsFor::All, || {
-            self.park_registered(deadline)
-        })
+        // here (`wait_graph.rs`), or told to another waiter of the cycle; the entry stays
+        // published until this wait returns, and while it is, a waiter that cannot be told
+        // may raise this one's alarm.
+        let target = [self.wait_target()];
+        if teller == Teller::TellsAnother {
+            return while_blocked_as(target, WaitsFor::All, OnCycle::TellAnother, || {
+                self.park_registered(deadline, None)
+            })?;
+        }
+        let told = AtomicBool::new(false);
+        let alarm = Alarm {
+            told: &told,
+            thread: current_thread(),
+        };
+        while_blocked_as(target, WaitsFor::All, OnCycle::TellMe(Some(alarm)), || {
+            self.park_registered(deadline, Some(&told))
+        })?
     }
 
-    /// The park loop of `park_until`, from registration to the end of the wait.
-    pub(crate) fn park_registered(&self, deadline: Option<Instant>) -> bool {
+    /// The park loop of `park_until`, from registration to the end of the wait. `Deadlock` if
+    /// `told` (this wait's alarm in the wait graph) is raised first.
+    pub(crate) fn park_registered(
+        &self,
+        deadline: Option<Instant>,
+        told: Option<&AtomicBool>,
+    ) -> Result<bool, Error> {
         let Ok(key) = self.register(Waiter::Thread(current_thread())) else {
-            return true;
+            return Ok(true);
         };
         loop {
             // Park may wake spuriously; the state word is the truth.
             if is_terminal(self.word()) {
-                return true;
+                return Ok(true);
+            }
+            // ORDERING: Acquire pairs with the teller's Release (`wait_graph.rs`).
+            if told.is_some_and(|told| told.load(Ordering::Acquire)) {
+                self.unregister(key);
+                return Err(Error::Deadlock);
             }
             match deadline {
                 None => park(),
@@ -710,7 +835,7 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
                     let now = Instant::now();
                     if now >= deadline {
                         // If the entry is already gone the future completed meanwhile.
-                        return !self.unregister(key);
+                        return Ok(!self.unregister(key));
                     }
                     park_timeout(deadline - now);
                 }
@@ -823,6 +948,24 @@ pub fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
+/// The outcome of a task's run: its value, or the panic it raised as `Error::Panicked`.
+#[inline]
+fn outcome_of<T>(returned: std::thread::Result<Option<T>>) -> Outcome<T> {
+    match returned {
+        Ok(Some(value)) => Outcome::Value(value),
+        // A future with no closure (made by a Promise) is never run through here.
+        Ok(None) => Outcome::Failed(Box::new(Error::Abandoned)),
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            drop_payload(payload);
+            Outcome::Failed(Box::new(Error::Panicked {
+                message,
+                backtrace: None,
+            }))
+        }
+    }
+}
+
 /// Runs one done-callback; a panic is reported on stderr with the future's `Debug`, as Python
 /// logs "exception calling callback for <Future ...>", and does not stop the other callbacks.
 pub(crate) fn run_callback<T>(handle: &Future<T>, callback: Callback<T>) {
@@ -857,24 +1000,21 @@ fn short_type_name<T>() -> String {
 mod tests {
     use super::*;
 
-    /// The per-future memory budget: one allocation (`Arc` counts + `Shared<T>` + the task's
-    /// closure, stored inline) of at most 128 bytes beyond the value and the closure's
-    /// captures themselves.
+    /// The per-future memory budget: one allocation (`Shared<T>` with its reference count
+    /// and the task's closure, stored inline) of at most 128 bytes beyond the value and the
+    /// closure's captures themselves.
     #[test]
     fn shared_state_fits_the_budget() {
-        let arc_counts = 2 * std::mem::size_of::<usize>();
         let empty = || ();
-        let unit = arc_counts
-            + std::mem::size_of_val(&Shared::<(), _>::new(
-                Inline::Never,
-                Closure::new(Some(empty)),
-            ));
+        let unit = std::mem::size_of_val(&Shared::<(), _>::new(
+            Inline::Never,
+            Closure::new(Some(empty)),
+        ));
         let empty = || 0u64;
-        let word = arc_counts
-            + std::mem::size_of_val(&Shared::<u64, _>::new(
-                Inline::Never,
-                Closure::new(Some(empty)),
-            ));
+        let word = std::mem::size_of_val(&Shared::<u64, _>::new(
+            Inline::Never,
+            Closure::new(Some(empty)),
+        ));
         assert!(unit <= 128, "Shared<()> allocation is {unit} bytes");
         assert!(word <= 128 + 8, "Shared<u64> allocation is {word} bytes");
         eprintln!("heap bytes per future: {unit} (T = ()), {word} (T = u64)");

@@ -11,18 +11,22 @@ use crate::error::Error;
 use crate::future::Future;
 use crate::inline::Inline;
 use crate::shared::{Claim, Closure, Outcome, Shared, TaskCell};
+use crate::shared_ref::{JobRef, SharedRef};
 use crate::state;
-use crate::sync::Arc;
+use crate::sync::AtomicUsize;
 
 /// The type-erased face of `Shared<T>` that executors queue.
-trait Job: Send + Sync {
+pub(crate) trait Job: Send + Sync {
     fn run(&self) -> bool;
     fn cancel(&self) -> bool;
     fn abandon(&self);
     fn fail(&self, error: Error) -> bool;
     fn is_done(&self) -> bool;
     fn wait(&self);
-    fn address(&self) -> *const ();
+    /// The allocation's reference count (`shared_ref.rs`), for `JobRef`'s drop.
+    fn refs(&self) -> &AtomicUsize;
+    /// The run this task was made in (`lineage.rs`).
+    fn parent(&self) -> u64;
 }
 
 impl<T: Send + 'static, S: ?Sized + TaskCell<T>> Job for Shared<T, S> {
@@ -69,29 +73,22 @@ impl<T: Send + 'static, S: ?Sized + TaskCell<T>> Job for Shared<T, S> {
         let _ = Shared::wait(self, None);
     }
 
-    fn address(&self) -> *const () {
-        Shared::address(self)
+    fn refs(&self) -> &AtomicUsize {
+        Shared::refs(self)
+    }
+
+    fn parent(&self) -> u64 {
+        Shared::parent(self)
     }
 }
 
-// A task's `Arc<Shared<T, Closure<F>>>` coerces to `Arc<dyn Job>` with no extra allocation, as
-// its future's handle coerces to `Arc<Shared<T>>`. Loom's `Arc` cannot be unsized, so under
-// loom the handle is boxed instead.
-#[cfg(not(loom))]
-type JobRef = Arc<dyn Job>;
-#[cfg(loom)]
-type JobRef = Box<dyn Job>;
-
-/// A wait-only handle made from a future's `Arc<Shared<T>>`, whose task cell is already
-/// erased, so it is boxed (`Shared<T>` cannot be erased a second time).
-type WaitRef = Box<dyn Job>;
-
-impl<J: Job + ?Sized> Job for Arc<J> {
+/// A wait-only view: a counted reference whose drop releases it (`WaitHandle`).
+impl<T: Send + 'static> Job for SharedRef<T> {
     fn run(&self) -> bool {
         (**self).run()
     }
     fn cancel(&self) -> bool {
-        (**self).cancel()
+        Job::cancel(&**self)
     }
     fn abandon(&self) {
         (**self).abandon()
@@ -100,37 +97,39 @@ impl<J: Job + ?Sized> Job for Arc<J> {
         (**self).fail(error)
     }
     fn is_done(&self) -> bool {
-        (**self).is_done()
+        Job::is_done(&**self)
     }
+    /// A scope's end waits through this view: it cannot return before its tasks do, so a
+    /// cycle its wait closes is told to another of the cycle's waiters.
     fn wait(&self) {
-        (**self).wait()
+        let _ = self.wait_telling_another();
     }
-    fn address(&self) -> *const () {
-        (**self).address()
+    fn refs(&self) -> &AtomicUsize {
+        Shared::refs(self)
+    }
+    fn parent(&self) -> u64 {
+        Shared::parent(self)
     }
 }
 
-/// One allocation holding the future's state and the closure; the task's and the future's
-/// views of it.
-#[cfg(not(loom))]
-fn allocate<F, T>(inline: Inline, f: F) -> (JobRef, Arc<Shared<T>>)
+/// A wait-only handle made from a future's reference, whose task cell is already erased, so
+/// it is boxed (`Shared<T>` cannot be erased a second time).
+type WaitRef = Box<dyn Job>;
+
+/// One allocation holding the future's state and the closure, born with two references: the
+/// task's view of it and the future's.
+#[inline]
+fn allocate<F, T>(inline: Inline, f: F) -> (JobRef, SharedRef<T>)
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let shared = Arc::new(Shared::new(inline, Closure::new(Some(f))));
-    let future: Arc<Shared<T>> = shared.clone();
-    (shared, future)
-}
-#[cfg(loom)]
-fn allocate<F, T>(inline: Inline, f: F) -> (JobRef, Arc<Shared<T>>)
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let boxed: crate::shared::TaskFn<T> = Box::new(f);
-    let shared = Arc::new(Shared::new(inline, Closure::new(Some(boxed))));
-    (Box::new(shared.clone()), shared)
+    // Loom's model has one concrete task cell type (see `DynTask`), so the closure is boxed.
+    #[cfg(loom)]
+    let f: crate::shared::TaskFn<T> = Box::new(f);
+    let raw = Box::into_raw(Box::new(Shared::new(inline, Closure::new(Some(f)))));
+    // SAFETY: a new allocation, born with two references (`BORN_WITH`): these two adopt them.
+    unsafe { (JobRef::from_raw(raw), SharedRef::from_raw(raw)) }
 }
 
 /// Identifies a task by its future, so that an executor can recognise the task a wait on
@@ -162,6 +161,7 @@ pub struct Task {
 impl Task {
     /// Binds `f` to a new future. `inline` says which waiting threads may run it themselves
     /// if they wait on the future before any worker has started it.
+    #[inline]
     pub fn new<F, T>(inline: Inline, f: F) -> (Task, Future<T>)
     where
         F: FnOnce() -> T + Send + 'static,
@@ -192,8 +192,22 @@ impl Task {
     }
 
     /// The identity of this task's future (see [`LocalQueue`](crate::executor::LocalQueue)).
+    #[inline]
     pub fn key(&self) -> TaskKey {
         TaskKey(self.job.address() as usize)
+    }
+
+    /// Whether this task was made inside the run `run` (`lineage.rs`).
+    pub(crate) fn descends_from(&self, run: u64) -> bool {
+        self.job.parent() == run
+    }
+
+    /// Drops this task without abandoning its future or releasing its reference: for
+    /// `Future::run_taken_back`, which ran the closure itself and frees the allocation with
+    /// both references at once (`SharedRef::free_unshared`).
+    #[inline]
+    pub(crate) fn forget(self) {
+        std::mem::forget(self);
     }
 
     /// Runs the task in the current thread unless it was cancelled or already claimed.
@@ -256,13 +270,18 @@ impl WaitHandle {
     /// A wait-only handle on `future`.
     pub fn new<T: Send + 'static>(future: &Future<T>) -> Self {
         WaitHandle {
-            job: Box::new(Arc::clone(&future.shared)),
+            job: Box::new(future.shared.clone()),
         }
     }
 
     /// Blocks until the future is done, as [`Future::result`] waits: the task runs right here
     /// if its [`Inline`] policy admits this thread and it has not started. Returns at once if
     /// this thread is running the task itself (a wait that could never end).
+    ///
+    /// Made for a wait that must outlast the task (a scope's end): if this wait would close a
+    /// cycle of waits between running tasks, another waiter of the cycle, blocked in
+    /// [`Future::result`] or a sibling, is told [`Error::Deadlock`](crate::Error::Deadlock)
+    /// instead, so that the cycle breaks and this wait ends.
     pub fn wait(&self) {
         self.job.wait()
     }

@@ -53,6 +53,21 @@
 //! publishes, and the last one finds the closed cycle and is told. A waiter told does not
 //! publish, so the cycle never exists in the graph and nobody else is told about it.
 //!
+//! **A waiter that cannot be told.** A scope's end (`WaitHandle::wait`) waits for tasks that
+//! borrow its caller's stack, so it cannot return before they finish, `Deadlock` or not. Such
+//! a wait is published with [`OnCycle::TellAnother`]: if it would close a cycle, the check
+//! instead tells one waiter of that cycle that can act on it, a blocking `result`-style wait
+//! of the core published with [`OnCycle::TellMe`] and an *alarm* (a flag on its stack and its
+//! thread). Under the mutex, the teller sets the flag, removes that entry, unparks its thread
+//! (which then returns `Deadlock` from its wait) and checks again, until its own entry is
+//! free; then it publishes and parks. The told entry was stuck, so it is on the cycle the new
+//! wait closes: still exactly one waiter of the cycle is told, and it is one that can break it.
+//! If no waiter of the cycle carries an alarm (every other wait in it is a helper's), the wait
+//! that cannot be told is told after all, and its caller decides (a scope keeps waiting).
+//! The flag is read by its owner only while its entry may be in the graph and written only
+//! under the mutex while the entry is there; the owner removes its entry under the mutex
+//! before the flag goes out of scope.
+//!
 //! **What is not seen.** Waits that do not go through cfutures (a channel, a lock, a
 //! `Condvar`), waits inside another process (a process-pool task waiting on something: its
 //! worker is another process with its own graph), and pool starvation (every worker blocked on
@@ -64,7 +79,7 @@
 use crate::error::Error;
 use crate::inline::running_here;
 use crate::state::is_terminal;
-use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, Thread, lock};
 
 /// The most unfinished futures one wait publishes. A larger wait proceeds unchecked (so that
 /// `as_completed` over many futures stays O(n) in a task, too).
@@ -118,12 +133,31 @@ impl std::fmt::Debug for WaitTarget<'_> {
     }
 }
 
-/// A published entry. The targets' lifetime is erased; see the SAFETY note in `publish`.
+/// A published entry. The targets' and the alarm's lifetimes are erased; see the SAFETY notes
+/// in `publish`.
 struct Entry {
     id: u64,
     running: Vec<usize>,
     awaited: Vec<WaitTarget<'static>>,
     waits_for: WaitsFor,
+    alarm: Option<Alarm<'static>>,
+}
+
+/// How a waiter that can act on `Deadlock` is told after it parked: a flag it checks on every
+/// wake-up, and its thread to unpark.
+#[derive(Clone)]
+pub(crate) struct Alarm<'a> {
+    pub(crate) told: &'a AtomicBool,
+    pub(crate) thread: Thread,
+}
+
+/// What a blocking waiter does about a cycle its wait would close.
+pub(crate) enum OnCycle<'a> {
+    /// It is told (`Deadlock`, it does not park); once parked, a wait that cannot be told may
+    /// tell it through its alarm.
+    TellMe(Option<Alarm<'a>>),
+    /// It cannot act on `Deadlock` (a scope's end): tell a waiter of the cycle that can.
+    TellAnother,
 }
 
 struct Graph {
@@ -169,7 +203,18 @@ pub fn while_blocked<'a, R>(
     waits_for: WaitsFor,
     park: impl FnOnce() -> R,
 ) -> Result<R, Error> {
-    let _published = publish(awaited, waits_for)?;
+    let _published = publish(awaited, waits_for, OnCycle::TellMe(None))?;
+    Ok(park())
+}
+
+/// [`while_blocked`] with a choice of what happens on a cycle (see the module docs).
+pub(crate) fn while_blocked_as<'a, R>(
+    awaited: impl IntoIterator<Item = WaitTarget<'a>>,
+    waits_for: WaitsFor,
+    on_cycle: OnCycle<'a>,
+    park: impl FnOnce() -> R,
+) -> Result<R, Error> {
+    let _published = publish(awaited, waits_for, on_cycle)?;
     Ok(park())
 }
 
@@ -208,6 +253,7 @@ impl Drop for Published {
 fn publish<'a>(
     awaited: impl IntoIterator<Item = WaitTarget<'a>>,
     waits_for: WaitsFor,
+    on_cycle: OnCycle<'a>,
 ) -> Result<Published, Error> {
     let running = running_here();
     if running.is_empty() {
@@ -236,14 +282,28 @@ fn publish<'a>(
     {
         return Ok(Published(None));
     }
+    let (alarm, tell_another) = match on_cycle {
+        // SAFETY: only the lifetime changes. The flag is touched through the entry only under
+        // the graph's mutex while the entry is in the graph, and the guard returned here
+        // removes the entry under that mutex before `while_blocked_as` returns or unwinds,
+        // so before the caller's borrow `'a` of the flag ends.
+        OnCycle::TellMe(alarm) => (
+            alarm.map(|alarm| unsafe { std::mem::transmute::<Alarm<'a>, Alarm<'static>>(alarm) }),
+            false,
+        ),
+        OnCycle::TellAnother => (None, true),
+    };
     let entry = Entry {
         id: graph.next_id,
         running,
         awaited,
         waits_for,
+        alarm,
     };
-    if graph.is_stuck(&entry) {
-        return Err(Error::Deadlock);
+    while let Some(stuck) = graph.stuck_entries(&entry) {
+        if !tell_another || !graph.tell_one(&stuck) {
+            return Err(Error::Deadlock);
+        }
     }
     graph.next_id += 1;
     let id = entry.id;
@@ -252,9 +312,38 @@ fn publish<'a>(
 }
 
 impl Graph {
-    /// Whether `new`, if it were published, could never be woken: the least fixed point of
-    /// "free" (module docs) leaves it out.
-    fn is_stuck(&self, new: &Entry) -> bool {
+    /// `None` if `new`, once published, could still be woken; otherwise the indices of the
+    /// graph's entries that would be stuck with it (the rest of its cycle or knot).
+    fn stuck_entries(&self, new: &Entry) -> Option<Vec<usize>> {
+        let free = self.free_with(new);
+        if free[self.entries.len()] {
+            return None;
+        }
+        Some((0..self.entries.len()).filter(|&i| !free[i]).collect())
+    }
+
+    /// Tells the most recently published stuck entry that carries an alarm: sets its flag,
+    /// unparks its thread and removes it (its thread returns `Deadlock`). False if none has one.
+    fn tell_one(&mut self, stuck: &[usize]) -> bool {
+        let Some(&index) = stuck
+            .iter()
+            .filter(|&&i| self.entries[i].alarm.is_some())
+            .max_by_key(|&&i| self.entries[i].id)
+        else {
+            return false;
+        };
+        let told = self.entries.swap_remove(index);
+        if let Some(alarm) = told.alarm {
+            // ORDERING: Release; the owner reads it with Acquire after its unpark (or on a
+            // spurious wake-up), and removes its entry under the mutex before the flag dies.
+            alarm.told.store(true, Ordering::Release);
+            alarm.thread.unpark();
+        }
+        true
+    }
+
+    /// The least fixed point of "free" (module docs) over the graph's entries and `new`, last.
+    fn free_with(&self, new: &Entry) -> Vec<bool> {
         let entries: Vec<&Entry> = self.entries.iter().chain(std::iter::once(new)).collect();
         let new_index = entries.len() - 1;
         let mut free = vec![false; entries.len()];
@@ -283,11 +372,8 @@ impl Graph {
                     changed = true;
                 }
             }
-            if free[new_index] {
-                return false;
-            }
-            if !changed {
-                return true;
+            if free[new_index] || !changed {
+                return free;
             }
         }
     }

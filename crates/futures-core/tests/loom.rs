@@ -297,3 +297,80 @@ fn deferred_callbacks_vs_into_inner() {
         completer.join().unwrap().join().unwrap();
     });
 }
+
+/// The allocation's one reference count (`src/shared_ref.rs`): a task, a future and its clone
+/// dropped on three threads, in any order, free the allocation exactly once, after the last
+/// reader is done. The value is a loom `Arc`: loom fails the model if it leaks (the
+/// allocation was never freed) and the count check fails if it was dropped early or twice.
+#[test]
+fn the_last_of_three_references_frees_the_allocation() {
+    loom::model(|| {
+        let token = Arc::new(());
+        let value = token.clone();
+        let (task, future) = Task::new(Inline::Never, move || value);
+        let clone = future.clone();
+        let worker = thread::spawn(move || task.run());
+        let reader = thread::spawn(move || {
+            let seen = clone.result().map(|value| Arc::strong_count(value) >= 2);
+            assert_eq!(seen, Ok(true), "the value is alive while a handle reads it");
+        });
+        drop(future);
+        assert!(worker.join().unwrap());
+        reader.join().unwrap();
+        assert_eq!(
+            Arc::strong_count(&token),
+            1,
+            "freed once, value dropped with it"
+        );
+    });
+}
+
+/// Leapfrogging's lineage (`src/lineage.rs`): a task run by another thread makes a child and
+/// offers it, beside a task made outside any run, to a waiter's queue. Whether the waiter
+/// claims the task itself or waits while it runs elsewhere, and whenever it reads the run's id,
+/// it runs the child at most once and never the unrelated task; the child still runs exactly
+/// once in the end.
+#[test]
+fn a_leapfrogging_waiter_runs_only_the_awaited_run_s_children() {
+    use cfutures_core::executor::{LocalQueue, TaskKey, with_local_queue};
+    use loom::sync::Mutex;
+
+    struct Offers(Arc<Mutex<Vec<Task>>>);
+    impl LocalQueue for Offers {
+        fn take_if_next(&self, _key: TaskKey) -> Option<Task> {
+            None
+        }
+        fn steal_where(&self, accept: &dyn Fn(&Task) -> bool) -> Option<Task> {
+            let mut offers = self.0.lock().unwrap();
+            let index = offers.iter().position(accept)?;
+            Some(offers.remove(index))
+        }
+    }
+
+    loom::model(|| {
+        let offers = Arc::new(Mutex::new(Vec::new()));
+        let (unrelated, unrelated_future) = Task::new(Inline::Anywhere, || ());
+        offers.lock().unwrap().push(unrelated);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (task, future) = {
+            let (offers, runs) = (offers.clone(), runs.clone());
+            Task::new(Inline::Anywhere, move || {
+                let (child, child_future) = Task::new(Inline::Anywhere, move || {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                });
+                offers.lock().unwrap().push(child);
+                child_future
+            })
+        };
+        let runner = thread::spawn(move || task.run());
+        let child_future = with_local_queue(&Offers(offers.clone()), || future.into_result())
+            .expect("the task's value");
+        runner.join().unwrap();
+        assert!(!unrelated_future.done(), "the unrelated task was never run");
+        for task in offers.lock().unwrap().drain(..) {
+            task.run();
+        }
+        assert!(child_future.done());
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    });
+}

@@ -141,3 +141,30 @@ fn a_cycle_racing_a_timeout_that_breaks_it_tells_nobody_after_the_break() {
         assert!(!(told_a && told_b), "at most one told");
     });
 }
+
+/// A cycle closed by a wait that cannot be told (a scope's end, through `WaitHandle`): `a`
+/// waits on `b` with `result`, and `b`'s wait on `a` is a `WaitHandle` wait. Whichever
+/// publishes last, `a` is the one told (directly, or through its alarm while parked), and `b`
+/// then finishes: loom fails the model if both stay parked.
+#[test]
+fn a_cycle_closed_by_a_wait_that_cannot_be_told_tells_the_other() {
+    loom::model(|| {
+        let (a_slot, b_slot) = (Slot::default(), Slot::default());
+        let (task_a, a) = {
+            let b_slot = b_slot.clone();
+            task(&a_slot, move || told(b_slot.get().unwrap().result()))
+        };
+        let (task_b, b) = {
+            let a_slot = a_slot.clone();
+            task(&b_slot, move || {
+                cfutures_core::executor::WaitHandle::new(a_slot.get().unwrap()).wait();
+                false
+            })
+        };
+        let other = thread::spawn(move || task_a.run());
+        assert!(task_b.run());
+        assert!(other.join().unwrap());
+        assert_eq!(a.result(), Ok(&true), "a is told");
+        assert_eq!(b.result(), Ok(&false));
+    });
+}

@@ -224,6 +224,7 @@ impl Registry {
         Ok(future)
     }
 
+    #[inline]
     pub(crate) fn check_open(&self) -> Result<(), Error> {
         let state = self.state.load(Ordering::Acquire);
         if state & CLOSED == 0 {

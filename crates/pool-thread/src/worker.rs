@@ -101,6 +101,42 @@ impl LocalQueue for WorkerThread {
         self.registry.sleep.new_job(|| self.local.len() > 1);
         None
     }
+
+    /// Leapfrogging: the first task found on another worker's deque (those workers in the
+    /// order a search visits them), if `accept` takes it. With two workers that deque is the
+    /// thief's, whose oldest entries are what the awaited task submitted. A refused task (the
+    /// thief was running the awaited task inline over another one) goes on this worker's own
+    /// deque, published as any push: still stealable, and run by this worker at the latest
+    /// once the current task returns. The search stops there, so a waiter moves at most one
+    /// unrelated task per wait.
+    fn steal_where(&self, accept: &dyn Fn(&Task) -> bool) -> Option<Task> {
+        let registry = &*self.registry;
+        let started = registry.started();
+        if started < 2 {
+            return None;
+        }
+        let first = (self.next_random() % started as u64) as usize;
+        for index in (first..started).chain(0..first) {
+            if index == self.index {
+                continue;
+            }
+            let Some(stealer) = registry.stealer(index) else {
+                continue;
+            };
+            loop {
+                match stealer.steal() {
+                    Steal::Success(task) if accept(&task) => return Some(task),
+                    Steal::Success(task) => {
+                        self.push(task);
+                        return None;
+                    }
+                    Steal::Retry => {}
+                    Steal::Empty => break,
+                }
+            }
+        }
+        None
+    }
 }
 
 impl WorkerThread {

@@ -1,0 +1,210 @@
+//! The one reference count of a future's allocation, shared by its `Future` handles, its
+//! `Promise` or `Task`, and the views the crate makes of it (`DeferredCallbacks`,
+//! `WaitHandle`).
+//!
+//! # Why not `Arc`
+//!
+//! `Arc` would do everywhere but on the fork-join path, where a worker submits a task and then
+//! takes it back off its own deque and waits on it. There `Arc` costs three read-modify-writes
+//! that say nothing: the clone that gives the task its own reference, and the two drops. Here
+//! an allocation is born holding its two references (the maker's two views: a task and its
+//! future, or a promise and its future), and a thread that holds both and has proven nobody
+//! else holds one ([`SharedRef::is_unshared`]) frees it without touching the count
+//! ([`SharedRef::free_unshared`]). Everything else follows `Arc`.
+//!
+//! # Protocol
+//!
+//! `refs` (in `Shared`) counts the live references: every `SharedRef` and the one `JobRef`.
+//!
+//! 1. An allocation starts at 2; [`SharedRef::from_raw`] and [`JobRef::from_raw`] each adopt
+//!    one of them, and its maker adopts exactly two.
+//! 2. A clone increments with `Relaxed` (its owner already holds a reference, so the
+//!    allocation is alive, as in `Arc::clone`) and aborts past `isize::MAX`.
+//! 3. A drop decrements with `Release`; the one that takes the count to 0 fences `Acquire`
+//!    (so every other owner's use happened before) and frees the allocation.
+//! 4. A thread holding two references that reads the count as 2 (`Relaxed`, then an `Acquire`
+//!    fence pairing with rule 3's `Release` of every owner that left) holds the only ones, and
+//!    nobody can make another (that takes a reference). It may free the allocation outright.
+//!
+//! Both pointers are fat outside loom (the closure's type is erased, `Shared<T, dyn
+//! TaskCell<T>>` and `dyn Job`), made by unsizing the one `Box` the allocation came from, so
+//! `Box::from_raw` on either frees it with the concrete type's layout and drop glue.
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::ptr::NonNull;
+
+use crate::shared::Shared;
+use crate::sync::{AtomicUsize, Ordering, fence};
+use crate::task::Job;
+
+/// The count a new allocation starts with: its maker's two views (rule 1).
+pub(crate) const BORN_WITH: usize = 2;
+
+/// A counted reference to a future's allocation, as its handles and its promise hold it.
+pub(crate) struct SharedRef<T> {
+    ptr: NonNull<Shared<T>>,
+    /// Owns a share of a `Shared<T>` (for drop checking and variance, as `Arc<Shared<T>>`).
+    _owns: PhantomData<Shared<T>>,
+}
+
+// SAFETY: as `Arc<Shared<T>>`: a reference hands out `&Shared<T>` on any thread and the last
+// one drops it on any thread, so it needs `Shared<T>: Send + Sync` (see `shared.rs` for when
+// that holds).
+unsafe impl<T> Send for SharedRef<T> where Shared<T>: Send + Sync {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SharedRef<T> where Shared<T>: Send + Sync {}
+
+impl<T> SharedRef<T> {
+    /// Adopts one of the references a new allocation was born with (rule 1).
+    ///
+    /// # Safety
+    /// `ptr` comes from `Box::into_raw` (possibly unsized since) of a `Shared` whose count
+    /// still includes the reference adopted here, and no other `SharedRef` or `JobRef` adopts
+    /// the same one.
+    #[inline]
+    pub(crate) unsafe fn from_raw(ptr: *mut Shared<T>) -> Self {
+        SharedRef {
+            // SAFETY: `Box::into_raw` never returns null (caller).
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _owns: PhantomData,
+        }
+    }
+
+    /// Whether both point at one allocation.
+    pub(crate) fn ptr_eq(&self, other: &Self) -> bool {
+        std::ptr::addr_eq(self.ptr.as_ptr(), other.ptr.as_ptr())
+    }
+
+    /// Rule 4: true if the count is 2, read so that every other owner's use of the allocation
+    /// happened before what the caller does next. Means "the caller's two references are the
+    /// only ones" when the caller holds two.
+    #[inline]
+    pub(crate) fn is_unshared(&self) -> bool {
+        // ORDERING: Relaxed read, then an Acquire fence only when it says 2: pairs with the
+        // Release decrement of every reference dropped before (rule 4), as `Arc::get_mut`.
+        if self.refs().load(Ordering::Relaxed) != BORN_WITH {
+            return false;
+        }
+        fence(Ordering::Acquire);
+        true
+    }
+
+    /// Frees the allocation without touching the count (rule 4).
+    ///
+    /// # Safety
+    /// [`is_unshared`](Self::is_unshared) returned true while the caller held this reference
+    /// and one other, and the other is forgotten (never used or dropped again).
+    #[inline]
+    pub(crate) unsafe fn free_unshared(self) {
+        let ptr = self.ptr.as_ptr();
+        std::mem::forget(self);
+        // SAFETY: no other reference is used again (caller), and the pointer came from
+        // `Box::into_raw` (rule 1).
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+// A pointer: moving it never moves the allocation (as `Arc<T>: Unpin` for every `T`).
+impl<T> Unpin for SharedRef<T> {}
+
+impl<T> Deref for SharedRef<T> {
+    type Target = Shared<T>;
+
+    fn deref(&self) -> &Shared<T> {
+        // SAFETY: this reference is counted, so the allocation is alive (rule 3).
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T> Clone for SharedRef<T> {
+    fn clone(&self) -> Self {
+        retain(self.refs());
+        SharedRef {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for SharedRef<T> {
+    fn drop(&mut self) {
+        if release(self.refs()) {
+            // SAFETY: the last reference is gone (rule 3); the pointer came from
+            // `Box::into_raw` (rule 1).
+            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        }
+    }
+}
+
+/// A task's counted reference to its future's allocation, seen as the type-erased [`Job`].
+/// Exactly one per task-made allocation.
+pub(crate) struct JobRef {
+    ptr: NonNull<dyn Job>,
+}
+
+// SAFETY: `Job: Send + Sync`, and the allocation is freed by whichever reference is last
+// (rule 3), as for `Arc<dyn Job>`.
+unsafe impl Send for JobRef {}
+// SAFETY: as above.
+unsafe impl Sync for JobRef {}
+
+impl JobRef {
+    /// Adopts one of the references a new allocation was born with (rule 1).
+    ///
+    /// # Safety
+    /// As [`SharedRef::from_raw`].
+    #[inline]
+    pub(crate) unsafe fn from_raw(ptr: *mut dyn Job) -> Self {
+        JobRef {
+            // SAFETY: `Box::into_raw` never returns null (caller).
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+        }
+    }
+
+    /// The allocation's address: the future's identity (`Shared::address`).
+    pub(crate) fn address(&self) -> *const () {
+        self.ptr.as_ptr() as *const ()
+    }
+}
+
+impl Deref for JobRef {
+    type Target = dyn Job + 'static;
+
+    fn deref(&self) -> &(dyn Job + 'static) {
+        // SAFETY: this reference is counted, so the allocation is alive (rule 3).
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl Drop for JobRef {
+    fn drop(&mut self) {
+        if release(self.refs()) {
+            // SAFETY: the last reference is gone (rule 3); the pointer came from
+            // `Box::into_raw` (rule 1).
+            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        }
+    }
+}
+
+/// Rule 2: one more reference.
+fn retain(refs: &AtomicUsize) {
+    // ORDERING: Relaxed, as `Arc::clone`: the caller's own reference keeps the allocation
+    // alive, and handing the new one to another thread synchronises by other means.
+    let previous = refs.fetch_add(1, Ordering::Relaxed);
+    if previous > isize::MAX as usize {
+        // Billions of leaked clones: the count must not wrap (as `Arc`).
+        std::process::abort();
+    }
+}
+
+/// Rule 3: one reference fewer; true if it was the last, and then the caller frees.
+fn release(refs: &AtomicUsize) -> bool {
+    // ORDERING: Release publishes this owner's uses to the last one; that one's Acquire fence
+    // makes them all happen before the free (as `Arc`'s drop).
+    if refs.fetch_sub(1, Ordering::Release) != 1 {
+        return false;
+    }
+    fence(Ordering::Acquire);
+    true
+}
