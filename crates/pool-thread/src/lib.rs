@@ -76,6 +76,12 @@ pub mod sleep;
 #[cfg(not(loom))]
 mod sleep;
 mod sync;
+// Under loom public too, for `tests/loom_outside_queue.rs`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod outside_queue;
+#[cfg(not(loom))]
+mod outside_queue;
 
 #[cfg(not(loom))]
 pub use builder::{InitializerResult, InlineWaits, ThreadPoolBuilder, default_max_workers};
