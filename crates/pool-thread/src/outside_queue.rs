@@ -101,6 +101,26 @@ struct Block<T> {
 }
 
 impl<T> Block<T> {
+    /// A new block, all zeroes (an empty block), straight on the heap: built on the stack it
+    /// would give every `push` a 24 KiB frame to probe.
+    #[cold]
+    #[inline(never)]
+    #[cfg(not(loom))]
+    fn allocate() -> *mut Block<T> {
+        let layout = std::alloc::Layout::new::<Block<T>>();
+        // SAFETY: the layout is not zero-sized (a block holds an `AtomicPtr`).
+        let block = unsafe { std::alloc::alloc_zeroed(layout) };
+        if block.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // All zeroes is a valid block: a null `next`, and slots whose state is 0 (empty) and
+        // whose task cell is uninitialised `MaybeUninit`. Freed as a `Box<Block<T>>`, which
+        // has this layout.
+        block.cast()
+    }
+
+    /// Under loom the atomics are loom's, which cannot be zeroed into existence.
+    #[cfg(loom)]
     fn allocate() -> *mut Block<T> {
         Box::into_raw(Box::new(Block {
             next: AtomicPtr::new(ptr::null_mut()),
