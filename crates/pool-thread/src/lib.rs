@@ -22,7 +22,8 @@
 //! | (none) | [`scope`](ThreadPoolExecutor::scope) for borrowing tasks, [`stats`](ThreadPoolExecutor::stats) |
 //!
 //! # Scheduler
-//! Submissions from outside the pool go to a shared injector queue, which workers take from
+//! Submissions from outside the pool go to a shared FIFO queue (crossbeam's injector protocol,
+//! with emptied blocks reused instead of freed: `src/outside_queue.rs`), which workers take from
 //! one task at a time, so that they start in submission order (give or take the number of
 //! workers), as from Python's one queue. Submissions from a running task go to its worker's
 //! own LIFO deque: a task waiting on the child it just submitted takes it back off the top and
@@ -30,7 +31,8 @@
 //! (`crossbeam-deque`). Threads start lazily, one per outstanding task, up to
 //! `max_workers`. Idle workers spin briefly, then sleep; a submission while no worker sleeps
 //! costs a fence and one atomic load (no syscall). The sleep protocol, adapted from rayon, is
-//! described in `src/sleep/mod.rs` and checked by loom models (`tests/loom_sleep.rs`, run with
+//! described in `src/sleep/mod.rs`; it and the outside queue are checked by loom models
+//! (`tests/loom_sleep.rs`, `tests/loom_outside_queue.rs`, run with
 //! `RUSTFLAGS="--cfg loom"`).
 //!
 //! # Differences from Python
@@ -76,6 +78,12 @@ pub mod sleep;
 #[cfg(not(loom))]
 mod sleep;
 mod sync;
+// Under loom public too, for `tests/loom_outside_queue.rs`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod outside_queue;
+#[cfg(not(loom))]
+mod outside_queue;
 
 #[cfg(not(loom))]
 pub use builder::{InitializerResult, InlineWaits, ThreadPoolBuilder, default_max_workers};

@@ -18,9 +18,10 @@ use std::thread::{self, JoinHandle, ThreadId};
 
 use cfutures_core::executor::{ExecutorId, Inline, Task, catch_message, lock};
 use cfutures_core::{Error, Future, Shutdown};
-use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_deque::{Steal, Stealer, Worker};
 use crossbeam_utils::CachePadded;
 
+use crate::outside_queue::{self, OutsideQueue};
 use crate::sleep::Sleep;
 use crate::stats::Stats;
 use crate::worker::{self, WorkerThread};
@@ -61,7 +62,8 @@ pub(crate) struct WorkerCounters {
 pub(crate) struct Registry {
     pub(crate) id: ExecutorId,
     inline: Inline,
-    pub(crate) injector: Injector<Task>,
+    /// Tasks submitted from outside the workers (FIFO; `outside_queue.rs`).
+    pub(crate) outside: OutsideQueue<Task>,
     /// Slot `i` is set before worker `i` is counted in `started`.
     stealers: Box<[OnceLock<Stealer<Task>>]>,
     /// Worker `i`'s own deque until its thread takes it (kept if spawning the thread failed).
@@ -119,7 +121,7 @@ impl Registry {
         Arc::new(Registry {
             id,
             inline,
-            injector: Injector::new(),
+            outside: OutsideQueue::new(),
             stealers: (0..slots).map(|_| OnceLock::new()).collect(),
             deques: (0..slots).map(|_| Mutex::new(None)).collect(),
             sleep: Sleep::new(slots),
@@ -212,8 +214,8 @@ impl Registry {
         match WorkerThread::current_of(self) {
             Some(worker) => worker.push(task),
             None => {
-                self.injector.push(task);
-                self.sleep.new_job(|| self.injector.len() > 1);
+                self.outside.push(task);
+                self.sleep.new_job(|| self.outside.len() > 1);
             }
         }
         // `new_job` fenced after the push; see the module docs for this second look.
@@ -315,17 +317,17 @@ impl Registry {
 
     /// True if any queue holds a task (possibly a stale one, cancelled or run inline).
     pub(crate) fn has_queued_work(&self) -> bool {
-        !self.injector.is_empty()
+        !self.outside.is_empty()
             || (0..self.started()).any(|i| self.stealer(i).is_some_and(|s| !s.is_empty()))
     }
 
     /// Takes every queued task out of every queue.
     fn drain(&self, mut each: impl FnMut(Task)) {
         loop {
-            match self.injector.steal() {
-                Steal::Success(task) => each(task),
-                Steal::Empty => break,
-                Steal::Retry => {}
+            match self.outside.steal() {
+                outside_queue::Steal::Success(task) => each(task),
+                outside_queue::Steal::Empty => break,
+                outside_queue::Steal::Retry => {}
             }
         }
         for index in 0..self.started() {
@@ -421,7 +423,7 @@ impl Registry {
         Stats {
             workers_alive: self.live.load(Ordering::Relaxed),
             workers_idle: self.sleep.idle_threads(),
-            queued: self.injector.len() + local,
+            queued: self.outside.len() + local,
             completed,
             stolen,
         }

@@ -13,6 +13,7 @@ use cfutures_core::executor::{
 use crossbeam_deque::{Steal, Worker};
 use crossbeam_utils::Backoff;
 
+use crate::outside_queue;
 use crate::registry::Registry;
 
 /// Searches a worker makes before it counts as idle (see `wait_for_work`).
@@ -273,10 +274,10 @@ impl WorkerThread {
             // One task at a time, not a batch: a batch parked on this worker's deque would
             // start after newer submissions taken by the other workers, and outside
             // submissions start in FIFO order (DESIGN), as from Python's one queue.
-            match registry.injector.steal() {
-                Steal::Success(task) => return Some((task, false)),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
+            match registry.outside.steal() {
+                outside_queue::Steal::Success(task) => return Some((task, false)),
+                outside_queue::Steal::Retry => retry = true,
+                outside_queue::Steal::Empty => {}
             }
             let started = registry.started();
             if started > 1 {
