@@ -31,7 +31,8 @@ impl<A, R, F: Fn(A) -> R + Copy + Send + Sync + 'static> TaskFn<A, R> for F {}
 /// Python's abstract `concurrent.futures.Executor`: `submit`, `map` and `shutdown`, plus
 /// `map_unordered`, implemented by the thread pool, the process pool and the MPI pool.
 ///
-/// Every method has Python's semantics: `submit` after `shutdown` is [`Error::ShutDown`];
+/// Every method has Python's semantics: `submit` after `shutdown` is [`Error::ShutDown`]; an
+/// argument that cannot be encoded to travel fails its future with [`Error::Serialization`];
 /// `map` yields results in input order, counts its timeout from the call, surfaces a task's
 /// error at its item, and bounds what is in flight with `buffersize`; `shutdown` takes
 /// Python's two choices as a [`Shutdown`]. The maps take every keyword argument of Python's
