@@ -42,6 +42,37 @@ fn drain(queue: &OutsideQueue<usize>) -> Vec<usize> {
     }
 }
 
+/// `n` workers, each making `attempts` steals.
+fn stealers(
+    queue: &Arc<OutsideQueue<usize>>,
+    n: usize,
+    attempts: usize,
+) -> Vec<thread::JoinHandle<Vec<usize>>> {
+    (0..n)
+        .map(|_| {
+            let queue = Arc::clone(queue);
+            thread::spawn(move || steal_some(&queue, attempts))
+        })
+        .collect()
+}
+
+/// Joins the workers, checks that each got its tasks in push order, and returns every task
+/// taken (theirs and what is left), sorted.
+fn all_taken(
+    workers: Vec<thread::JoinHandle<Vec<usize>>>,
+    queue: &OutsideQueue<usize>,
+) -> Vec<usize> {
+    let mut all = Vec::new();
+    for worker in workers {
+        let got = worker.join().unwrap();
+        assert!(got.windows(2).all(|pair| pair[0] < pair[1]), "{got:?}");
+        all.extend(got);
+    }
+    all.extend(drain(queue));
+    all.sort_unstable();
+    all
+}
+
 /// One submitter, one worker: 4 tasks cross a block boundary (3 slots) while the worker
 /// steals, so the first block may be destroyed while the next is installed. What the worker
 /// got, followed by what is left, is every task once in push order.
@@ -104,21 +135,8 @@ fn two_stealers_take_each_task_once_each_in_order() {
         for task in 0..4 {
             queue.push(task);
         }
-        let workers: Vec<_> = (0..2)
-            .map(|_| {
-                let queue = Arc::clone(&queue);
-                thread::spawn(move || steal_some(&queue, 2))
-            })
-            .collect();
-        let mut all = Vec::new();
-        for worker in workers {
-            let got = worker.join().unwrap();
-            assert!(got.windows(2).all(|pair| pair[0] < pair[1]), "{got:?}");
-            all.extend(got);
-        }
-        all.extend(drain(&queue));
-        all.sort_unstable();
-        assert_eq!(all, (0..4).collect::<Vec<_>>());
+        let workers = stealers(&queue, 2, 2);
+        assert_eq!(all_taken(workers, &queue), (0..4).collect::<Vec<_>>());
     });
 }
 
@@ -132,24 +150,11 @@ fn a_block_read_by_two_workers_is_reused_only_after_both_reads() {
         for task in 0..3 {
             queue.push(task);
         }
-        let workers: Vec<_> = (0..2)
-            .map(|_| {
-                let queue = Arc::clone(&queue);
-                thread::spawn(move || steal_some(&queue, 2))
-            })
-            .collect();
+        let workers = stealers(&queue, 2, 2);
         for task in 3..7 {
             queue.push(task);
         }
-        let mut all = Vec::new();
-        for worker in workers {
-            let got = worker.join().unwrap();
-            assert!(got.windows(2).all(|pair| pair[0] < pair[1]), "{got:?}");
-            all.extend(got);
-        }
-        all.extend(drain(&queue));
-        all.sort_unstable();
-        assert_eq!(all, (0..7).collect::<Vec<_>>());
+        assert_eq!(all_taken(workers, &queue), (0..7).collect::<Vec<_>>());
     });
 }
 
