@@ -1051,6 +1051,17 @@ mod tests {
     }
 
     /// A pool with one ready worker.
+    /// [`one_ready`] after its first task replied, holding task 1, timed with a deadline in
+    /// an hour (returned).
+    fn one_ready_running_a_timed_task() -> (Dispatcher<Probe>, WorkerId, Instant) {
+        let (mut d, id) = one_ready();
+        let replied = d.replied(id, &[reply(0)]);
+        let _ = replied.effects;
+        let at = Instant::now() + Duration::from_secs(3600);
+        let _ = accepted(&mut d, timed(1, at));
+        (d, id, at)
+    }
+
     fn one_ready() -> (Dispatcher<Probe>, WorkerId) {
         let mut d = Dispatcher::new(policy(1));
         let fx = accepted(&mut d, task(0));
@@ -1459,11 +1470,7 @@ mod tests {
 
     #[test]
     fn r15_a_running_task_past_its_deadline_kills_the_worker_and_only_it_fails() {
-        let (mut d, id) = one_ready();
-        let replied = d.replied(id, &[reply(0)]);
-        let _ = replied.effects;
-        let at = Instant::now() + Duration::from_secs(3600);
-        let _ = accepted(&mut d, timed(1, at));
+        let (mut d, id, at) = one_ready_running_a_timed_task();
         let _ = accepted(&mut d, task(2));
         assert_eq!(d.in_flight(id), 2);
         let fx = d.timer_expired(id, at);
@@ -1486,11 +1493,7 @@ mod tests {
 
     #[test]
     fn r15_a_timed_out_task_killed_before_it_began_still_fails_as_timed_out() {
-        let (mut d, id) = one_ready();
-        let replied = d.replied(id, &[reply(0)]);
-        let _ = replied.effects;
-        let at = Instant::now() + Duration::from_secs(3600);
-        let _ = accepted(&mut d, timed(1, at));
+        let (mut d, id, at) = one_ready_running_a_timed_task();
         let _ = d.timer_expired(id, at);
         let fx = d.ended(id, end(EndCause::Exited, Some(1)));
         assert_eq!(failed(&fx), [(1, timed_out())]);
@@ -1499,11 +1502,7 @@ mod tests {
 
     #[test]
     fn r15_a_reply_before_the_end_wins_over_the_deadline() {
-        let (mut d, id) = one_ready();
-        let replied = d.replied(id, &[reply(0)]);
-        let _ = replied.effects;
-        let at = Instant::now() + Duration::from_secs(3600);
-        let _ = accepted(&mut d, timed(1, at));
+        let (mut d, id, at) = one_ready_running_a_timed_task();
         let fx = d.timer_expired(id, at);
         assert!(has(&fx, |e| matches!(e, Effect::Signal(_, Signal::Kill))));
         let replied = d.replied(id, &[reply(1)]);
