@@ -10,7 +10,7 @@ use std::sync::atomic::{Ordering, fence};
 use cfutures_core::executor::{
     LocalQueue, Searching, Task, TaskKey, drop_payload, with_local_queue,
 };
-use crossbeam_deque::{Steal, Worker};
+use crossbeam_deque::{Steal, Stealer, Worker};
 use crossbeam_utils::Backoff;
 
 use crate::outside_queue;
@@ -111,19 +111,7 @@ impl LocalQueue for WorkerThread {
     /// once the current task returns. The search stops there, so a waiter moves at most one
     /// unrelated task per wait.
     fn steal_where(&self, accept: &dyn Fn(&Task) -> bool) -> Option<Task> {
-        let registry = &*self.registry;
-        let started = registry.started();
-        if started < 2 {
-            return None;
-        }
-        let first = (self.next_random() % started as u64) as usize;
-        for index in (first..started).chain(0..first) {
-            if index == self.index {
-                continue;
-            }
-            let Some(stealer) = registry.stealer(index) else {
-                continue;
-            };
+        for stealer in self.other_deques() {
             loop {
                 match stealer.steal() {
                     Steal::Success(task) if accept(&task) => return Some(task),
@@ -279,27 +267,33 @@ impl WorkerThread {
                 outside_queue::Steal::Retry => retry = true,
                 outside_queue::Steal::Empty => {}
             }
-            let started = registry.started();
-            if started > 1 {
-                let first = (self.next_random() % started as u64) as usize;
-                for index in (first..started).chain(0..first) {
-                    if index == self.index {
-                        continue;
-                    }
-                    let Some(stealer) = registry.stealer(index) else {
-                        continue;
-                    };
-                    match stealer.steal() {
-                        Steal::Success(task) => return Some((task, true)),
-                        Steal::Retry => retry = true,
-                        Steal::Empty => {}
-                    }
+            for stealer in self.other_deques() {
+                match stealer.steal() {
+                    Steal::Success(task) => return Some((task, true)),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
                 }
             }
             if !retry {
                 return None;
             }
         }
+    }
+
+    /// The other started workers' deques, in the order a search visits them: from a random
+    /// one on, wrapping around, so that thieves spread over their victims.
+    fn other_deques(&self) -> impl Iterator<Item = &Stealer<Task>> + '_ {
+        let registry = &*self.registry;
+        let started = registry.started();
+        let first = if started > 1 {
+            (self.next_random() % started as u64) as usize
+        } else {
+            0
+        };
+        (first..started)
+            .chain(0..first)
+            .filter(move |&index| index != self.index)
+            .filter_map(move |index| registry.stealer(index))
     }
 
     fn next_random(&self) -> u64 {
