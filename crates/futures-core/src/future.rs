@@ -257,12 +257,18 @@ impl<T> Future<T> {
     /// ```
     #[inline]
     pub fn into_result(self) -> Result<T, Error> {
-        let this = match self.run_taken_back() {
-            Ok(result) => return result,
-            Err(this) => this,
-        };
-        this.shared.wait(None)?;
-        this.take().unwrap_or_else(|| Err(Error::shared_handles()))
+        match self.run_taken_back() {
+            Ok(result) => result,
+            Err(this) => this.wait_into_result(),
+        }
+    }
+
+    /// `into_result` once the fork-join fast path did not apply: kept out of line, so that the
+    /// fast path inlines into its caller.
+    #[inline(never)]
+    fn wait_into_result(self) -> Result<T, Error> {
+        self.shared.wait(None)?;
+        self.take().unwrap_or_else(|| Err(Error::shared_handles()))
     }
 
     /// Waits like [`result`](Self::result), then moves the outcome out if this is the only
@@ -307,8 +313,7 @@ impl<T> Future<T> {
         // may be about to look at the word (a waiter, a registered waker).
         let alone = self.shared.is_unshared() && self.shared.word() == state::PENDING;
         if !alone {
-            task.run();
-            return Err(self);
+            return Err(self.run_taken_back_seen(task));
         }
         // SAFETY: this thread holds the only handle and the task, and no other reference
         // exists (checked above); the word is PENDING with no waiter flag.
@@ -318,9 +323,18 @@ impl<T> Future<T> {
         // SAFETY: read once out of a handle that is never dropped; `poll_key` is `None` (a
         // registered waker would have set HAS_WAITERS) and `handles` dies with the allocation.
         let shared = unsafe { std::ptr::read(&this.shared) };
-        // SAFETY: `is_unshared` held with this reference and the task's, which was forgotten.
-        unsafe { shared.free_unshared() };
+        // SAFETY: `is_unshared` held with this reference and the task's, which was forgotten,
+        // and `run_alone` ran.
+        unsafe { shared.free_after_run_alone() };
         Ok(result)
+    }
+
+    /// A task taken back that others can see runs through the claim, as any waiter's
+    /// take-back; out of line, as `wait_into_result`.
+    #[inline(never)]
+    fn run_taken_back_seen(self, task: crate::task::Task) -> Self {
+        task.run();
+        self
     }
 
     /// Moves the outcome out of a done future if `self` is the last handle, after its

@@ -49,6 +49,7 @@ impl ExecutorId {
     }
 
     /// The executor whose worker the current thread is, if any.
+    #[inline]
     pub fn current() -> Option<ExecutorId> {
         CURRENT_EXECUTOR.with(Cell::get)
     }
@@ -119,6 +120,7 @@ impl CompactInline {
     const NEVER: u64 = 0;
     const ANYWHERE: u64 = u64::MAX;
 
+    #[inline]
     pub(crate) fn new(inline: Inline) -> Self {
         CompactInline(match inline {
             Inline::Never => Self::NEVER,

@@ -70,6 +70,7 @@ assert!(!future.cancel(), "a finished future cannot be cancelled");
 // build collects no doctests; rustc, seeing both, builds the whole crate.
 #![cfg(not(all(cfutures_loom_build, not(loom))))]
 
+mod block_cache;
 mod deferred;
 mod error;
 pub mod executor;

@@ -54,7 +54,8 @@ pub struct Promise<T> {
 impl<T> Promise<T> {
     /// A new pending future and the promise that completes it.
     pub fn new() -> (Promise<T>, Future<T>) {
-        let raw: *mut Shared<T> = Box::into_raw(Box::new(Shared::new(Inline::Never, no_task())));
+        let raw: *mut Shared<T> =
+            crate::block_cache::place_with(|| Shared::new(Inline::Never, no_task())).as_ptr();
         // SAFETY: a new allocation, born with two references: the promise's and the future's.
         let (shared, future) = unsafe { (SharedRef::from_raw(raw), SharedRef::from_raw(raw)) };
         (Promise { shared }, Future::adopt(future))

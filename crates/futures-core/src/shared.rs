@@ -771,6 +771,29 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
         }
     }
 
+    /// After [`run_alone`](Self::run_alone): whether dropping this allocation's contents would
+    /// do nothing, so its block may be given back without drop glue. The run took the closure
+    /// and stored no outcome; what remains is atomics, plain fields and the waiter list, which
+    /// owns storage only if a waiter was ever registered (and then removed, since none is now).
+    ///
+    /// # Safety
+    /// `this` points at a live allocation the caller has exclusive access to (no reference to
+    /// it exists elsewhere: `SharedRef::is_unshared`, the other one forgotten).
+    #[cfg(not(loom))]
+    #[inline]
+    pub(crate) unsafe fn holds_nothing_to_drop_after_run_alone(this: *mut Self) -> bool {
+        // A platform whose mutex owns a resource needs its drop.
+        if std::mem::needs_drop::<Mutex<()>>() {
+            return false;
+        }
+        // SAFETY: exclusive access (caller), so no lock is needed to look at the list.
+        let waiters = unsafe { &mut (*this).waiters };
+        let list = waiters
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        list.entries.capacity() == 0
+    }
+
     /// Parks the current thread until the future is done or `timeout` passes (`None`: no
     /// timeout). True if it is done; `Deadlock` if parking would close a cycle of waits between
     /// running tasks. Never runs the task.

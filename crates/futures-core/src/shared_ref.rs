@@ -10,7 +10,7 @@
 //! an allocation is born holding its two references (the maker's two views: a task and its
 //! future, or a promise and its future), and a thread that holds both and has proven nobody
 //! else holds one ([`SharedRef::is_unshared`]) frees it without touching the count
-//! ([`SharedRef::free_unshared`]). Everything else follows `Arc`.
+//! ([`SharedRef::free_after_run_alone`]). Everything else follows `Arc`.
 //!
 //! # Protocol
 //!
@@ -27,8 +27,10 @@
 //!    nobody can make another (that takes a reference). It may free the allocation outright.
 //!
 //! Both pointers are fat outside loom (the closure's type is erased, `Shared<T, dyn
-//! TaskCell<T>>` and `dyn Job`), made by unsizing the one `Box` the allocation came from, so
-//! `Box::from_raw` on either frees it with the concrete type's layout and drop glue.
+//! TaskCell<T>>` and `dyn Job`), made by unsizing the one pointer the allocation came from
+//! (`block_cache::place_with`), so either one's metadata gives the concrete type's layout and
+//! drop glue, with which the last reference drops the value and gives the block back
+//! (`destroy`).
 
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -59,13 +61,13 @@ impl<T> SharedRef<T> {
     /// Adopts one of the references a new allocation was born with (rule 1).
     ///
     /// # Safety
-    /// `ptr` comes from `Box::into_raw` (possibly unsized since) of a `Shared` whose count
+    /// `ptr` comes from `block_cache::allocate` (possibly unsized since) of a `Shared` whose count
     /// still includes the reference adopted here, and no other `SharedRef` or `JobRef` adopts
     /// the same one.
     #[inline]
     pub(crate) unsafe fn from_raw(ptr: *mut Shared<T>) -> Self {
         SharedRef {
-            // SAFETY: `Box::into_raw` never returns null (caller).
+            // SAFETY: `block_cache::allocate` never returns null (caller).
             ptr: unsafe { NonNull::new_unchecked(ptr) },
             _owns: PhantomData,
         }
@@ -90,18 +92,31 @@ impl<T> SharedRef<T> {
         true
     }
 
-    /// Frees the allocation without touching the count (rule 4).
+    /// Frees the allocation without touching the count (rule 4), after `Shared::run_alone`:
+    /// the contents usually hold nothing to drop, and then the block is given back as it is.
     ///
     /// # Safety
     /// [`is_unshared`](Self::is_unshared) returned true while the caller held this reference
-    /// and one other, and the other is forgotten (never used or dropped again).
+    /// and one other, the other is forgotten (never used or dropped again), and
+    /// `Shared::run_alone` ran on this allocation.
     #[inline]
-    pub(crate) unsafe fn free_unshared(self) {
-        let ptr = self.ptr.as_ptr();
+    pub(crate) unsafe fn free_after_run_alone(self) {
+        let block = self.ptr;
         std::mem::forget(self);
+        let ptr = block.as_ptr();
+        #[cfg(not(loom))]
+        // SAFETY: exclusive access (caller).
+        if unsafe { Shared::holds_nothing_to_drop_after_run_alone(ptr) } {
+            // SAFETY: the value is live; its metadata gives the layout it was allocated with.
+            let layout = std::alloc::Layout::for_value(unsafe { &*ptr });
+            // SAFETY: from `block_cache::allocate` with this layout (rule 1), never used again;
+            // skipping the drop glue is sound as nothing in it owns anything (checked above).
+            unsafe { crate::block_cache::free(block.cast(), layout) };
+            return;
+        }
         // SAFETY: no other reference is used again (caller), and the pointer came from
-        // `Box::into_raw` (rule 1).
-        drop(unsafe { Box::from_raw(ptr) });
+        // `block_cache::allocate` (rule 1).
+        unsafe { destroy(ptr) };
     }
 }
 
@@ -131,8 +146,8 @@ impl<T> Drop for SharedRef<T> {
     fn drop(&mut self) {
         if release(self.refs()) {
             // SAFETY: the last reference is gone (rule 3); the pointer came from
-            // `Box::into_raw` (rule 1).
-            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+            // `block_cache::allocate` (rule 1).
+            unsafe { destroy(self.ptr.as_ptr()) };
         }
     }
 }
@@ -157,7 +172,7 @@ impl JobRef {
     #[inline]
     pub(crate) unsafe fn from_raw(ptr: *mut dyn Job) -> Self {
         JobRef {
-            // SAFETY: `Box::into_raw` never returns null (caller).
+            // SAFETY: `block_cache::allocate` never returns null (caller).
             ptr: unsafe { NonNull::new_unchecked(ptr) },
         }
     }
@@ -181,10 +196,26 @@ impl Drop for JobRef {
     fn drop(&mut self) {
         if release(self.refs()) {
             // SAFETY: the last reference is gone (rule 3); the pointer came from
-            // `Box::into_raw` (rule 1).
-            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+            // `block_cache::allocate` (rule 1).
+            unsafe { destroy(self.ptr.as_ptr()) };
         }
     }
+}
+
+/// Drops the allocation's contents and gives its block back (`block_cache.rs`).
+///
+/// # Safety
+/// `ptr`, possibly unsized, points at a live value in a block from `block_cache::allocate`
+/// made for the value's concrete type, and nothing uses it again.
+#[inline]
+unsafe fn destroy<U: ?Sized>(ptr: *mut U) {
+    // SAFETY: the value is live (caller); its size and alignment come from the value's own
+    // metadata, which is what it was allocated with.
+    let layout = std::alloc::Layout::for_value(unsafe { &*ptr });
+    // SAFETY: dropped once, here, and never used again (caller).
+    unsafe { std::ptr::drop_in_place(ptr) };
+    // SAFETY: the block came from `allocate` with this layout (caller).
+    unsafe { crate::block_cache::free(NonNull::new_unchecked(ptr.cast()), layout) };
 }
 
 /// Rule 2: one more reference.

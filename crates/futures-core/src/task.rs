@@ -127,7 +127,8 @@ where
     // Loom's model has one concrete task cell type (see `DynTask`), so the closure is boxed.
     #[cfg(loom)]
     let f: crate::shared::TaskFn<T> = Box::new(f);
-    let raw = Box::into_raw(Box::new(Shared::new(inline, Closure::new(Some(f)))));
+    let raw =
+        crate::block_cache::place_with(|| Shared::new(inline, Closure::new(Some(f)))).as_ptr();
     // SAFETY: a new allocation, born with two references (`BORN_WITH`): these two adopt them.
     unsafe { (JobRef::from_raw(raw), SharedRef::from_raw(raw)) }
 }
@@ -204,7 +205,7 @@ impl Task {
 
     /// Drops this task without abandoning its future or releasing its reference: for
     /// `Future::run_taken_back`, which ran the closure itself and frees the allocation with
-    /// both references at once (`SharedRef::free_unshared`).
+    /// both references at once (`SharedRef::free_after_run_alone`).
     #[inline]
     pub(crate) fn forget(self) {
         std::mem::forget(self);

@@ -208,9 +208,22 @@ impl Registry {
         self.publish(task, future)
     }
 
-    /// Pushes a task where it belongs and wakes a worker if one is needed.
+    /// Pushes a task where it belongs and wakes a worker if one is needed, then hands out its
+    /// future unless the pool closed meanwhile.
     #[inline]
     fn publish<T>(&self, task: Task, future: Future<T>) -> Result<Future<T>, Error> {
+        // The future stays with the caller: passed by reference into a call, its 16-byte
+        // pointer would be reloaded whole right after being stored in halves, which stalls.
+        match self.push_and_recheck(task) {
+            Ok(()) => Ok(future),
+            Err(state) => self.refuse(future, state),
+        }
+    }
+
+    /// The part of `publish` that does not depend on the task's type: the push, then the
+    /// second look at the lifecycle word (the module docs). `Err` with the word if closed.
+    #[inline]
+    fn push_and_recheck(&self, task: Task) -> Result<(), usize> {
         match WorkerThread::current_of(self) {
             Some(worker) => worker.push(task),
             None => {
@@ -220,7 +233,17 @@ impl Registry {
         }
         // `new_job` fenced after the push; see the module docs for this second look.
         let state = self.state.load(Ordering::SeqCst);
-        if state & CLOSED != 0 && future.cancel() {
+        if state & CLOSED != 0 {
+            return Err(state);
+        }
+        Ok(())
+    }
+
+    /// The pool closed while `future`'s task was being published: take the task back if no
+    /// worker has started it, and say why (see the module docs).
+    #[cold]
+    fn refuse<T>(&self, future: Future<T>, state: usize) -> Result<Future<T>, Error> {
+        if future.cancel() {
             return Err(self.closed_error(state));
         }
         Ok(future)

@@ -83,6 +83,7 @@ impl AtomicCounters {
         }
     }
 
+    #[inline]
     pub(super) fn load(&self) -> Counters {
         Counters(self.value.load(Ordering::SeqCst))
     }
