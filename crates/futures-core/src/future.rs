@@ -258,7 +258,8 @@ impl<T> Future<T> {
     #[inline]
     pub fn into_result(self) -> Result<T, Error> {
         match self.run_taken_back() {
-            Ok(result) => result,
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(*error),
             Err(this) => this.wait_into_result(),
         }
     }
@@ -289,7 +290,7 @@ impl<T> Future<T> {
     /// ```
     pub fn into_inner(self) -> Option<Result<T, Error>> {
         let this = match self.run_taken_back() {
-            Ok(result) => return Some(result),
+            Ok(result) => return Some(result.map_err(|error| *error)),
             Err(this) => this,
         };
         if let Err(error) = this.shared.wait(None) {
@@ -304,8 +305,8 @@ impl<T> Future<T> {
     /// outcome cell, no wake-up). Anything else, also a task taken back that others can see
     /// (then it runs through the claim, as any waiter's take-back), hands the handle back for
     /// the ordinary wait.
-    #[inline]
-    fn run_taken_back(self) -> Result<Result<T, Error>, Self> {
+    #[inline(always)]
+    fn run_taken_back(self) -> Result<Result<T, Box<Error>>, Self> {
         let Some(task) = self.shared.take_back() else {
             return Err(self);
         };

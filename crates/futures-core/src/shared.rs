@@ -761,13 +761,15 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// The caller holds the only `Future` handle and the future's `Task`, no other reference
     /// to this allocation exists (`SharedRef::is_unshared`), and the word is `PENDING` with no
     /// flag: nobody else can touch any field while this runs.
-    #[inline]
-    pub(crate) unsafe fn run_alone(&self) -> Result<T, Error> {
+    #[inline(always)]
+    pub(crate) unsafe fn run_alone(&self) -> Result<T, Box<Error>> {
         // SAFETY: rule 3 holds trivially: no other thread can reach the task cell (caller).
         let returned = catch_unwind(AssertUnwindSafe(|| unsafe { self.task.run() }));
-        match outcome_of(returned) {
-            Outcome::Value(value) => Ok(value),
-            Outcome::Failed(error) => Err(*error),
+        // The error is boxed, so a small value comes back in registers: a result passed
+        // through memory would be stored in halves and reloaded whole, which stalls.
+        match returned {
+            Ok(Some(value)) => Ok(value),
+            failed => Err(alone_failure(failed)),
         }
     }
 
@@ -973,6 +975,15 @@ pub fn deadline_after(timeout: Duration) -> Option<Instant> {
 
 /// The outcome of a task's run: its value, or the panic it raised as `Error::Panicked`.
 #[inline]
+/// The error of an alone run that did not return a value (`Shared::run_alone`).
+#[cold]
+fn alone_failure<T>(returned: std::thread::Result<Option<T>>) -> Box<Error> {
+    match outcome_of(returned) {
+        Outcome::Failed(error) => error,
+        Outcome::Value(_) => unreachable!("a returned value is handed over by run_alone"),
+    }
+}
+
 fn outcome_of<T>(returned: std::thread::Result<Option<T>>) -> Outcome<T> {
     match returned {
         Ok(Some(value)) => Outcome::Value(value),
