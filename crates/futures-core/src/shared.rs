@@ -776,7 +776,9 @@ impl<T, S: ?Sized + TaskCell<T>> Shared<T, S> {
     /// After [`run_alone`](Self::run_alone): whether dropping this allocation's contents would
     /// do nothing, so its block may be given back without drop glue. The run took the closure
     /// and stored no outcome; what remains is atomics, plain fields and the waiter list, which
-    /// owns storage only if a waiter was ever registered (and then removed, since none is now).
+    /// owns storage only once a waiter was registered. The alone run requires a word without
+    /// the waiter flag, which a registration sets for good, so the list is empty and holds no
+    /// storage; it is checked anyway, since a leak here would be silent.
     ///
     /// # Safety
     /// `this` points at a live allocation the caller has exclusive access to (no reference to

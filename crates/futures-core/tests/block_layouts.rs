@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use cfutures_core::Promise;
-use cfutures_core::executor::{Inline, LocalQueue, Task, TaskKey, with_local_queue};
+use cfutures_core::executor::{
+    Inline, LocalQueue, Task, TaskKey, register_waker, unregister_waker, with_local_queue,
+};
 
 /// The header in front of every block: its size and alignment.
 const HEADER: usize = 16;
@@ -18,6 +20,13 @@ const HEADER: usize = 16;
 struct Checking;
 
 static MISMATCHES: AtomicUsize = AtomicUsize::new(0);
+
+/// Blocks allocated and not yet freed, over the whole process.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The tests of this file take turns, so that one's allocations do not move `LIVE` under the
+/// other's feet.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Checking {
     fn prefix(layout: Layout) -> usize {
@@ -39,6 +48,7 @@ unsafe impl GlobalAlloc for Checking {
         if base.is_null() {
             return base;
         }
+        LIVE.fetch_add(1, Ordering::Relaxed);
         // SAFETY: the block is at least `prefix` >= 16 bytes and aligned to 16.
         unsafe {
             let block = base.add(prefix);
@@ -49,6 +59,7 @@ unsafe impl GlobalAlloc for Checking {
     }
 
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
         // SAFETY: written by `alloc` for this block.
         let (size, align) = unsafe {
             (
@@ -98,6 +109,9 @@ fn fork_join(stack: &Stack, depth: u32) -> u64 {
 
 #[test]
 fn future_blocks_are_freed_with_the_layout_they_were_allocated_with() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     // Taken back and run alone, on this thread.
     let stack = Stack(Default::default());
     with_local_queue(&stack, || {
@@ -146,4 +160,39 @@ fn future_blocks_are_freed_with_the_layout_they_were_allocated_with() {
     drop(burst);
 
     assert_eq!(MISMATCHES.load(Ordering::Relaxed), 0);
+}
+
+/// A future taken back after a waker was registered and removed again: its waiter list kept
+/// storage (and its word the waiter flag, so it runs through the state machine, not alone),
+/// and that storage is freed with the future.
+#[test]
+fn a_waiter_list_that_kept_storage_is_freed_with_its_future() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let stack = Stack(Default::default());
+    let round = || {
+        let (task, future) = Task::new(Inline::Anywhere, || 3u32);
+        let key = register_waker(&future, std::task::Waker::noop()).unwrap();
+        assert!(unregister_waker(&future, key));
+        stack.0.borrow_mut().push(task);
+        assert_eq!(future.into_result(), Ok(3));
+    };
+    with_local_queue(&stack, || {
+        // Fill this thread's cache first, so that what follows measures leaks only.
+        for _ in 0..100 {
+            round();
+        }
+        let before = LIVE.load(Ordering::Relaxed);
+        for _ in 0..1000 {
+            round();
+        }
+        let after = LIVE.load(Ordering::Relaxed);
+        assert!(
+            after <= before + 8,
+            "{} blocks leaked over 1000 rounds",
+            after.saturating_sub(before)
+        );
+    });
+    assert!(stack.0.borrow().is_empty());
 }
