@@ -56,6 +56,8 @@ impl<T> Promise<T> {
     pub fn new() -> (Promise<T>, Future<T>) {
         let raw: *mut Shared<T> =
             crate::block_cache::place_with(|| Shared::new(Inline::Never, no_task())).as_ptr();
+        // SAFETY: a new allocation, not referenced yet.
+        unsafe { Shared::link(raw) };
         // SAFETY: a new allocation, born with two references: the promise's and the future's.
         let (shared, future) = unsafe { (SharedRef::from_raw(raw), SharedRef::from_raw(raw)) };
         (Promise { shared }, Future::adopt(future))

@@ -63,6 +63,7 @@
 
 use std::num::NonZeroU64;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -216,7 +217,13 @@ pub(crate) enum Claim {
     Lost,
 }
 
+// `repr(C)`: `me` first, at offset 0 whatever the task cell, so a thin pointer to the
+// allocation finds it (`shared_ref.rs`).
+#[repr(C)]
 pub(crate) struct Shared<T, S: ?Sized = DynTask<T>> {
+    /// This allocation, type-erased (fat): what a thin `SharedRef` reaches it through. Set once
+    /// by `link`, before any reference to the allocation exists.
+    me: Option<NonNull<Shared<T>>>,
     state: AtomicUsize,
     /// The references to this allocation (`shared_ref.rs`), not only the handles.
     refs: AtomicUsize,
@@ -265,6 +272,7 @@ impl<T, S> Shared<T, S> {
     #[inline]
     pub(crate) fn new(inline: Inline, task: S) -> Self {
         Shared {
+            me: None,
             state: AtomicUsize::new(PENDING),
             refs: AtomicUsize::new(BORN_WITH),
             handles: AtomicUsize::new(1),
@@ -277,6 +285,33 @@ impl<T, S> Shared<T, S> {
                 entries: Vec::new(),
             }),
             task,
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    /// Records the allocation's own type-erased address in it (`me`), so that thin references
+    /// can reach it.
+    ///
+    /// # Safety
+    /// `this` points at a new allocation that no reference has been made to yet.
+    #[inline]
+    pub(crate) unsafe fn link(this: *mut Shared<T>) {
+        // SAFETY: nothing else can read or write the allocation yet (caller).
+        unsafe { std::ptr::addr_of_mut!((*this).me).write(NonNull::new(this)) };
+    }
+
+    /// The allocation, type-erased, found from a thin pointer to it (see `link`).
+    ///
+    /// # Safety
+    /// `thin` points at a live, linked allocation.
+    #[inline]
+    pub(crate) unsafe fn from_thin(thin: NonNull<u8>) -> NonNull<Shared<T>> {
+        // SAFETY: `me` is at offset 0 (`repr(C)`) and was set by `link` (caller).
+        unsafe {
+            thin.cast::<Option<NonNull<Shared<T>>>>()
+                .read()
+                .unwrap_unchecked()
         }
     }
 }

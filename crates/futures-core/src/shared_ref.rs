@@ -26,11 +26,16 @@
 //!    fence pairing with rule 3's `Release` of every owner that left) holds the only ones, and
 //!    nobody can make another (that takes a reference). It may free the allocation outright.
 //!
-//! Both pointers are fat outside loom (the closure's type is erased, `Shared<T, dyn
-//! TaskCell<T>>` and `dyn Job`), made by unsizing the one pointer the allocation came from
-//! (`block_cache::place_with`), so either one's metadata gives the concrete type's layout and
-//! drop glue, with which the last reference drops the value and gives the block back
-//! (`destroy`).
+//! The type-erased pointers are fat outside loom (the closure's type is erased, `Shared<T,
+//! dyn TaskCell<T>>` and `dyn Job`), made by unsizing the one pointer the allocation came from
+//! (`block_cache::place_with`), so their metadata gives the concrete type's layout and drop
+//! glue, with which the last reference drops the value and gives the block back (`destroy`).
+//! A `JobRef` holds its fat pointer. A `SharedRef` is thin: the allocation keeps its own fat
+//! pointer in its first field (`Shared::link`, before any reference exists), and a
+//! `SharedRef` reads it there. That costs a load per use and two words per allocation, and
+//! makes a `Future` handle two words, which moves in registers: with a third word it was an
+//! aggregate that every move copied through memory, stored in halves and reloaded whole,
+//! and those stalls were an eighth of the fork-join step (T3).
 
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -45,7 +50,9 @@ pub(crate) const BORN_WITH: usize = 2;
 
 /// A counted reference to a future's allocation, as its handles and its promise hold it.
 pub(crate) struct SharedRef<T> {
-    ptr: NonNull<Shared<T>>,
+    /// Thin, so that a `Future` handle is two words and moves in registers: the type-erased
+    /// pointer is read from the allocation itself (`Shared::from_thin`).
+    ptr: NonNull<u8>,
     /// Owns a share of a `Shared<T>` (for drop checking and variance, as `Arc<Shared<T>>`).
     _owns: PhantomData<Shared<T>>,
 }
@@ -68,14 +75,22 @@ impl<T> SharedRef<T> {
     pub(crate) unsafe fn from_raw(ptr: *mut Shared<T>) -> Self {
         SharedRef {
             // SAFETY: `block_cache::allocate` never returns null (caller).
-            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            ptr: unsafe { NonNull::new_unchecked(ptr.cast::<u8>()) },
             _owns: PhantomData,
         }
     }
 
+    /// The allocation, type-erased.
+    #[inline]
+    fn erased(&self) -> NonNull<Shared<T>> {
+        // SAFETY: this reference is counted, so the allocation is alive (rule 3), and it was
+        // linked before any reference was made (`Shared::link`, rule 1).
+        unsafe { Shared::from_thin(self.ptr) }
+    }
+
     /// Whether both point at one allocation.
     pub(crate) fn ptr_eq(&self, other: &Self) -> bool {
-        std::ptr::addr_eq(self.ptr.as_ptr(), other.ptr.as_ptr())
+        self.ptr == other.ptr
     }
 
     /// Rule 4: true if the count is 2, read so that every other owner's use of the allocation
@@ -101,7 +116,7 @@ impl<T> SharedRef<T> {
     /// `Shared::run_alone` ran on this allocation.
     #[inline]
     pub(crate) unsafe fn free_after_run_alone(self) {
-        let block = self.ptr;
+        let block = self.erased();
         std::mem::forget(self);
         let ptr = block.as_ptr();
         #[cfg(not(loom))]
@@ -128,7 +143,7 @@ impl<T> Deref for SharedRef<T> {
 
     fn deref(&self) -> &Shared<T> {
         // SAFETY: this reference is counted, so the allocation is alive (rule 3).
-        unsafe { self.ptr.as_ref() }
+        unsafe { self.erased().as_ref() }
     }
 }
 
@@ -147,7 +162,7 @@ impl<T> Drop for SharedRef<T> {
         if release(self.refs()) {
             // SAFETY: the last reference is gone (rule 3); the pointer came from
             // `block_cache::allocate` (rule 1).
-            unsafe { destroy(self.ptr.as_ptr()) };
+            unsafe { destroy(self.erased().as_ptr()) };
         }
     }
 }

@@ -129,6 +129,8 @@ where
     let f: crate::shared::TaskFn<T> = Box::new(f);
     let raw =
         crate::block_cache::place_with(|| Shared::new(inline, Closure::new(Some(f)))).as_ptr();
+    // SAFETY: a new allocation, not referenced yet.
+    unsafe { Shared::<T>::link(raw) };
     // SAFETY: a new allocation, born with two references (`BORN_WITH`): these two adopt them.
     unsafe { (JobRef::from_raw(raw), SharedRef::from_raw(raw)) }
 }
