@@ -57,9 +57,11 @@ assert!(!future.cancel(), "a finished future cannot be cancelled");
 //! [`executor::while_blocked`].
 //!
 //! # Memory
-//! A future is one allocation shared by its handles and its producer: the state word, its
-//! reference count, a handle count, the inline policy, the task's lineage, the outcome cell, the
-//! task cell and the waiter list (112 bytes plus the value and the closure's captures). The
+//! A future is one allocation shared by its handles and its producer: its own type-erased
+//! address (so that a handle is two words), the state word, its reference count, a handle
+//! count, the inline policy, the task's lineage, the outcome cell, the task cell and the waiter
+//! list (128 bytes plus the value and the closure's captures), taken from a small per-thread
+//! cache of freed blocks before the global allocator (`block_cache.rs`). The
 //! waiter list costs nothing until someone waits: a future nobody waits on is completed with one
 //! compare-and-swap and no lock (see the protocol in `shared.rs`). A worker that waits on a task
 //! it submitted itself, still queued on its own deque and seen by nobody else, runs it and frees
