@@ -28,6 +28,12 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// other's feet.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Checking {
     fn prefix(layout: Layout) -> usize {
         layout.align().max(HEADER)
@@ -109,9 +115,7 @@ fn fork_join(stack: &Stack, depth: u32) -> u64 {
 
 #[test]
 fn future_blocks_are_freed_with_the_layout_they_were_allocated_with() {
-    let _turn = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = take_turn();
     // Taken back and run alone, on this thread.
     let stack = Stack(Default::default());
     with_local_queue(&stack, || {
@@ -167,9 +171,7 @@ fn future_blocks_are_freed_with_the_layout_they_were_allocated_with() {
 /// and that storage is freed with the future.
 #[test]
 fn a_waiter_list_that_kept_storage_is_freed_with_its_future() {
-    let _turn = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = take_turn();
     let stack = Stack(Default::default());
     let round = || {
         let (task, future) = Task::new(Inline::Anywhere, || 3u32);
