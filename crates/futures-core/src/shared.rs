@@ -1010,8 +1010,6 @@ pub fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
-/// The outcome of a task's run: its value, or the panic it raised as `Error::Panicked`.
-#[inline]
 /// The error of an alone run that did not return a value (`Shared::run_alone`).
 #[cold]
 fn alone_failure<T>(returned: std::thread::Result<Option<T>>) -> Box<Error> {
@@ -1021,6 +1019,8 @@ fn alone_failure<T>(returned: std::thread::Result<Option<T>>) -> Box<Error> {
     }
 }
 
+/// The outcome of a task's run: its value, or the panic it raised as `Error::Panicked`.
+#[inline]
 fn outcome_of<T>(returned: std::thread::Result<Option<T>>) -> Outcome<T> {
     match returned {
         Ok(Some(value)) => Outcome::Value(value),
