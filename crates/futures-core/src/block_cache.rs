@@ -7,9 +7,9 @@
 //! task back, runs it and frees the allocation, thousands of times a millisecond. rayon's
 //! `join` keeps its job on the stack; a future must outlive the frame that made it, so it
 //! lives on the heap. glibc's malloc and free together cost about 145 instructions there,
-//! a third of the whole fork-join step. A block freed on a thread is most often wanted
-//! again by that same thread a few microseconds later, which a thread-local list serves in
-//! about ten.
+//! a quarter of the whole fork-join step (callgrind). A block freed on a thread is most often
+//! wanted again by that same thread a few microseconds later, which a thread-local list
+//! serves in about 25 (T3 with one worker: 611 -> 556 µs).
 //!
 //! # Protocol
 //!
