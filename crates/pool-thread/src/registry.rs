@@ -212,8 +212,8 @@ impl Registry {
     /// future unless the pool closed meanwhile.
     #[inline]
     fn publish<T>(&self, task: Task, future: Future<T>) -> Result<Future<T>, Error> {
-        // The future stays with the caller: passed by reference into a call, its 16-byte
-        // pointer would be reloaded whole right after being stored in halves, which stalls.
+        // Only the push and the second look go into the non-generic call; the future stays
+        // with the caller, which keeps this part small enough to inline into every submit.
         match self.push_and_recheck(task) {
             Ok(()) => Ok(future),
             Err(state) => self.refuse(future, state),
