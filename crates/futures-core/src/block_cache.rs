@@ -54,11 +54,15 @@ fn class_of(layout: Layout) -> Option<(usize, Layout)> {
         return None;
     }
     let class = (layout.size() - 1) / ALIGN;
-    let size = (class + 1) * ALIGN;
-    // SAFETY: `size` is a nonzero multiple of the power of two `ALIGN`, far below isize::MAX.
-    Some((class, unsafe {
-        Layout::from_size_align_unchecked(size, ALIGN)
-    }))
+    Some((class, class_layout(class)))
+}
+
+/// The layout every block of `class` is allocated with (rule 2).
+#[inline]
+fn class_layout(class: usize) -> Layout {
+    debug_assert!(class < CLASSES);
+    // SAFETY: the size is a nonzero multiple of the power of two `ALIGN`, at most `LARGEST`.
+    unsafe { Layout::from_size_align_unchecked((class + 1) * ALIGN, ALIGN) }
 }
 
 /// Allocates a block for `layout` (rule 1). Aborts on allocation failure, as `Box::new`.
@@ -162,9 +166,7 @@ impl Lists {
 impl Drop for Lists {
     fn drop(&mut self) {
         for (class, head) in self.heads.iter().enumerate() {
-            let layout = class_of(Layout::from_size_align(ALIGN * (class + 1), ALIGN).unwrap())
-                .expect("every class size has a class")
-                .1;
+            let layout = class_layout(class);
             while let Some(block) = self.pop(class) {
                 // SAFETY: every listed block was allocated with its class layout (rule 1).
                 unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
