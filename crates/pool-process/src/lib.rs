@@ -195,8 +195,8 @@ pub mod shell_kit {
     };
     pub use crate::wire::{
         BuildId, Call, Failure, Frame, FrameError, FrameReader, Hello, PROTOCOL_VERSION,
-        REPLY_HEADER, Ready, begin_frame, body_words, decode, end_body_frame, end_frame, kind,
-        push_message, push_stop, split_frame, split_words, write_all_vectored,
+        REPLY_HEADER, Ready, begin_frame, decode, end_frame, kind, push_message, push_stop,
+        split_frame, split_words,
     };
     pub use crate::worker::{serve, serve_as};
 

@@ -153,12 +153,10 @@ impl Inner {
                 return unsent(&lock(&self.locked).machine, error);
             }
         };
-        if let Some(body) = &body {
-            wire::set_kind(&mut frame, start, kind::TASK_BODY);
-            frame.extend_from_slice(&body.shape().to_le_bytes());
-        }
-        let body_len = body.as_ref().map_or(0, Body::len);
-        if let Err(len) = wire::end_body_frame(&mut frame, start, body_len, self.config.max_frame) {
+        let carried = body.as_ref().map(|body| (kind::TASK_BODY, body));
+        if let Err(len) =
+            wire::end_frame_carrying(&mut frame, start, carried, self.config.max_frame)
+        {
             let error = Error::Serialization(format!(
                 "the argument takes {len} bytes, more than the frame limit of {} bytes",
                 self.config.max_frame

@@ -502,30 +502,28 @@ pub fn begin_frame(out: &mut Vec<u8>, kind: u8) -> usize {
     start
 }
 
-/// Changes the kind of the frame begun at `start` (a task or reply that turned out to carry
-/// a body).
-pub fn set_kind(out: &mut [u8], start: usize, kind: u8) {
-    out[start + LEN_BYTES] = kind;
-}
-
-/// The kind of the frame begun at `start`.
-pub fn kind_of(out: &[u8], start: usize) -> u8 {
-    out[start + LEN_BYTES]
-}
-
 /// Writes the length of the frame begun at `start`. If it is longer than `limit`, removes it
 /// from `out` and returns its length as the error.
 pub fn end_frame(out: &mut Vec<u8>, start: usize, limit: usize) -> Result<(), usize> {
-    end_body_frame(out, start, 0, limit)
+    end_frame_carrying(out, start, None, limit)
 }
 
-/// [`end_frame`] for a body frame whose `body_len` body bytes follow `out` on the wire.
-pub fn end_body_frame(
+/// [`end_frame`] for a task or reply that may carry a body: with `Some((kind, body))` the
+/// frame becomes a body frame of `kind` (`TASK_BODY` or `DONE_BODY`) whose header ends with
+/// the body's shape, and the body's bytes, which follow `out` on the wire, count toward
+/// `limit`.
+pub fn end_frame_carrying(
     out: &mut Vec<u8>,
     start: usize,
-    body_len: usize,
+    body: Option<(u8, &Body)>,
     limit: usize,
 ) -> Result<(), usize> {
+    let mut body_len = 0;
+    if let Some((kind, body)) = body {
+        out[start + LEN_BYTES] = kind;
+        out.extend_from_slice(&body.shape().to_le_bytes());
+        body_len = body.len();
+    }
     let len = (out.len() - start - LEN_BYTES).saturating_add(body_len);
     if len > limit || len > u32::MAX as usize {
         out.truncate(start);

@@ -300,24 +300,22 @@ fn serve_with(
         let began = Instant::now();
         let outcome = run(call, arg, &mut out, body_min);
         let elapsed = began.elapsed().as_nanos() as u64;
-        let (mut failure, body) = match outcome {
+        let (mut failure, mut body) = match outcome {
             Ok(body) => (None, body),
             Err(failure) => (Some(failure), None),
         };
         if failure.is_none() {
             write_reply_header(&mut out, header, id, elapsed);
-            let body_len = body.as_ref().map_or(0, Body::len);
-            if let Some(body) = &body {
-                wire::set_kind(&mut out, start, kind::DONE_BODY);
-                out.extend_from_slice(&body.shape().to_le_bytes());
-            }
-            if let Err(len) = wire::end_body_frame(&mut out, start, body_len, limit) {
+            let carried = body.as_ref().map(|body| (kind::DONE_BODY, body));
+            if let Err(len) = wire::end_frame_carrying(&mut out, start, carried, limit) {
                 failure = Some(Failure::Serialization(format!(
                     "the result takes {len} bytes, more than the frame limit of {limit}"
                 )));
             }
         }
         if let Some(failure) = failure {
+            // A failed reply carries no body.
+            body = None;
             out.truncate(start);
             let start = wire::begin_frame(&mut out, kind::FAILED);
             let header = out.len();
@@ -338,11 +336,6 @@ fn serve_with(
                 let _ = wire::end_frame(&mut out, start, usize::MAX);
             }
         }
-        let body = if wire::kind_of(&out, start) == kind::DONE_BODY {
-            body
-        } else {
-            None
-        };
         let mut slices = [
             IoSlice::new(&out),
             IoSlice::new(body.as_ref().map_or(&[][..], Body::as_bytes)),
