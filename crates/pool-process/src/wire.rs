@@ -352,16 +352,12 @@ impl<R: Read> FrameReader<R> {
             return fill_body(&mut self.inner, read);
         }
         self.compact()?;
-        loop {
-            match self.inner.read(&mut self.buf[self.end..]) {
-                Ok(0) if self.end == 0 => return Ok(false),
-                Ok(0) => return Err(FrameError::Truncated),
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(FrameError::Io(e)),
+        match read_some(&mut self.inner, &mut self.buf[self.end..])? {
+            0 if self.end == 0 => Ok(false),
+            0 => Err(FrameError::Truncated),
+            n => {
+                self.end += n;
+                Ok(true)
             }
         }
     }
@@ -425,16 +421,22 @@ impl<R: Read> FrameReader<R> {
 /// into.
 fn fill_body(inner: &mut impl Read, read: &mut BodyRead) -> Result<bool, FrameError> {
     let chunk_end = (read.filled + BODY_CHUNK).min(read.len);
+    let bytes = read.body.grow_to(chunk_end);
+    match read_some(inner, &mut bytes[read.filled..chunk_end])? {
+        0 => Err(FrameError::Truncated),
+        n => {
+            read.filled += n;
+            Ok(true)
+        }
+    }
+}
+
+/// One `read`, retried while a signal interrupts it.
+fn read_some(inner: &mut impl Read, buf: &mut [u8]) -> Result<usize, FrameError> {
     loop {
-        let bytes = read.body.grow_to(chunk_end);
-        match inner.read(&mut bytes[read.filled..chunk_end]) {
-            Ok(0) => return Err(FrameError::Truncated),
-            Ok(n) => {
-                read.filled += n;
-                return Ok(true);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(FrameError::Io(e)),
+        match inner.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            read => return read.map_err(FrameError::Io),
         }
     }
 }
