@@ -317,23 +317,11 @@ fn serve_with(
             // A failed reply carries no body.
             body = None;
             out.truncate(start);
-            let start = wire::begin_frame(&mut out, kind::FAILED);
-            let header = out.len();
-            out.extend_from_slice(&[0; REPLY_HEADER]);
-            write_reply_header(&mut out, header, id, elapsed);
-            if postcard::to_io(&failure, &mut out).is_err()
-                || wire::end_frame(&mut out, start, limit).is_err()
-            {
+            if !push_failed(&mut out, id, elapsed, &failure, limit) {
                 // Even the failure does not fit (an enormous panic message): say less.
-                out.truncate(start);
-                let start = wire::begin_frame(&mut out, kind::FAILED);
-                let header = out.len();
-                out.extend_from_slice(&[0; REPLY_HEADER]);
-                write_reply_header(&mut out, header, id, elapsed);
                 let short =
                     Failure::Serialization("the task's failure was too large to send".into());
-                let _ = postcard::to_io(&short, &mut out);
-                let _ = wire::end_frame(&mut out, start, usize::MAX);
+                push_failed(&mut out, id, elapsed, &short, usize::MAX);
             }
         }
         let mut slices = [
@@ -361,6 +349,20 @@ const KEEP_BUFFER: usize = 1 << 20;
 fn write_reply_header(out: &mut [u8], at: usize, id: u64, elapsed: u64) {
     out[at..at + 8].copy_from_slice(&id.to_le_bytes());
     out[at + 8..at + 16].copy_from_slice(&elapsed.to_le_bytes());
+}
+
+/// Appends task `id`'s FAILED reply; false, with nothing appended, if `failure` does not
+/// encode or the frame exceeds `limit`.
+fn push_failed(out: &mut Vec<u8>, id: u64, elapsed: u64, failure: &Failure, limit: usize) -> bool {
+    let start = wire::begin_frame(out, kind::FAILED);
+    let header = out.len();
+    out.extend_from_slice(&[0; REPLY_HEADER]);
+    write_reply_header(out, header, id, elapsed);
+    if postcard::to_io(failure, &mut *out).is_err() {
+        out.truncate(start);
+        return false;
+    }
+    wire::end_frame(out, start, limit).is_ok()
 }
 
 /// Tells the parent why we refuse to serve, and picks the exit code.

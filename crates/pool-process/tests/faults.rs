@@ -386,6 +386,27 @@ fn frames_over_the_limit_fail_their_future() {
     assert_eq!(fits.result().map(Vec::len), Ok(3000));
 }
 
+#[test]
+fn a_panic_too_large_for_a_frame_fails_its_future_with_a_short_text() {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .max_frame_size(4096)
+        .build()
+        .unwrap();
+    let huge = pool
+        .submit(|n: usize| -> u32 { panic!("{}", "x".repeat(n)) }, 10_000)
+        .unwrap();
+    let outcome = huge.result_timeout(PATIENCE);
+    assert!(
+        matches!(&outcome, Err(Error::Serialization(m)) if m == "the task's failure was too large to send"),
+        "{outcome:?}"
+    );
+    // The worker still serves.
+    let after = pool.submit(pid, ()).unwrap();
+    assert!(after.result_timeout(PATIENCE).is_ok());
+    assert_eq!(pool.worker_count(), 1);
+}
+
 /// Writes `bytes` to the worker's reply pipe (the one write-only pipe descriptor above 2),
 /// corrupting the wire from inside a task.
 fn corrupt_the_wire(bytes: Vec<u8>) -> u32 {
