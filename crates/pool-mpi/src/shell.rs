@@ -151,10 +151,7 @@ impl Runtime {
     {
         let id = pool.owner << OWNER_SHIFT | pool.next_task.fetch_add(1, Ordering::Relaxed);
         let mut frame = Vec::with_capacity(64);
-        let start = shell_kit::begin_frame(&mut frame, kind::TASK);
-        frame.extend_from_slice(&id.to_le_bytes());
-        frame.extend_from_slice(&call.entry.to_le_bytes());
-        frame.extend_from_slice(&call.fn_word.to_le_bytes());
+        let start = shell_kit::begin_task_frame(&mut frame, id, call);
         if let Err(e) = encode(&mut frame) {
             let error = Error::Serialization(format!("cannot encode the argument: {e}"));
             return shell_kit::unsent(&lock(&pool.locked).machine, error);

@@ -195,8 +195,8 @@ pub mod shell_kit {
     };
     pub use crate::wire::{
         BuildId, Call, Failure, Frame, FrameError, FrameReader, Hello, PROTOCOL_VERSION,
-        REPLY_HEADER, Ready, begin_frame, decode, end_frame, kind, push_message, push_stop,
-        split_frame, split_words,
+        REPLY_HEADER, Ready, begin_frame, begin_task_frame, decode, end_frame, kind, push_message,
+        push_stop, split_frame, split_words,
     };
     pub use crate::worker::{serve, serve_as};
 

@@ -142,10 +142,7 @@ impl Inner {
         let deadline = timeout.and_then(|after| Deadline::after(Instant::now(), after));
         let id = self.next_task.fetch_add(1, Ordering::Relaxed);
         let mut frame = Vec::with_capacity(64);
-        let start = wire::begin_frame(&mut frame, kind::TASK);
-        frame.extend_from_slice(&id.to_le_bytes());
-        frame.extend_from_slice(&call.entry.to_le_bytes());
-        frame.extend_from_slice(&call.fn_word.to_le_bytes());
+        let start = wire::begin_task_frame(&mut frame, id, call);
         let body = match encode(&mut frame) {
             Ok(body) => body,
             Err(e) => {

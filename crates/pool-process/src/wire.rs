@@ -504,6 +504,16 @@ pub fn begin_frame(out: &mut Vec<u8>, kind: u8) -> usize {
     start
 }
 
+/// Starts a TASK frame at the end of `out`: its header words (`id`, then `call`'s entry and
+/// function words), to be followed by the argument. Returns its start for [`end_frame`].
+pub fn begin_task_frame(out: &mut Vec<u8>, id: u64, call: Call) -> usize {
+    let start = begin_frame(out, kind::TASK);
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&call.entry.to_le_bytes());
+    out.extend_from_slice(&call.fn_word.to_le_bytes());
+    start
+}
+
 /// Writes the length of the frame begun at `start`. If it is longer than `limit`, removes it
 /// from `out` and returns its length as the error.
 pub fn end_frame(out: &mut Vec<u8>, start: usize, limit: usize) -> Result<(), usize> {
