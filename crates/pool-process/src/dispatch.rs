@@ -170,11 +170,9 @@ pub struct Task<J> {
     pub deadline: Option<Deadline>,
 }
 
-impl<J> Task<J> {
-    /// Bytes it takes on the wire, body included.
-    fn bytes(&self) -> usize {
-        self.frame.len() + self.body.as_ref().map_or(0, |b| b.len())
-    }
+/// Bytes a task's frame and body take on the wire (R3's measure), queued or sent.
+fn wire_bytes(frame: &[u8], body: Option<&Arc<Body>>) -> usize {
+    frame.len() + body.map_or(0, |b| b.len())
 }
 
 /// Something the shell must do after a transition. Effects are listed in the order they must
@@ -294,13 +292,6 @@ struct Sent<J> {
     body: Option<Arc<Body>>,
     job: J,
     deadline: Option<Deadline>,
-}
-
-impl<J> Sent<J> {
-    /// Bytes it took on the wire, body included.
-    fn bytes(&self) -> usize {
-        self.frame.len() + self.body.as_ref().map_or(0, |b| b.len())
-    }
 }
 
 /// One worker's record.
@@ -509,7 +500,7 @@ impl<J: Job> Dispatcher<J> {
                 let Some(task) = w.in_flight.pop_front() else {
                     break;
                 };
-                w.in_flight_bytes -= task.bytes();
+                w.in_flight_bytes -= wire_bytes(&task.frame, task.body.as_ref());
                 w.replied += 1;
                 jobs.push(task.job);
                 self.record_run_time(reply.elapsed_ns);
@@ -892,7 +883,7 @@ impl<J: Job> Dispatcher<J> {
         let depth = self.depth();
         let max_tasks = self.policy.max_tasks_per_child;
         while let Some(front) = self.queue.front() {
-            let bytes = front.bytes();
+            let bytes = wire_bytes(&front.frame, front.body.as_ref());
             let timed = front.deadline.is_some();
             // R15: a task whose deadline passed while queued never starts.
             if let Some(deadline) = front.deadline
@@ -1050,7 +1041,6 @@ mod tests {
         .effects
     }
 
-    /// A pool with one ready worker.
     /// [`one_ready`] after its first task replied, holding task 1, timed with a deadline in
     /// an hour (returned).
     fn one_ready_running_a_timed_task() -> (Dispatcher<Probe>, WorkerId, Instant) {
@@ -1062,6 +1052,7 @@ mod tests {
         (d, id, at)
     }
 
+    /// A pool with one ready worker.
     fn one_ready() -> (Dispatcher<Probe>, WorkerId) {
         let mut d = Dispatcher::new(policy(1));
         let fx = accepted(&mut d, task(0));
