@@ -24,13 +24,10 @@ thread_local! {
 /// Appends `value`'s postcard encoding to `out`; the error keeps the type's own text.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), String> {
     use postcard::ser_flavors::Flavor;
-    TEXT.with(|t| t.borrow_mut().take());
     let mut serializer = postcard::Serializer {
         output: postcard::ser_flavors::io::WriteFlavor::new(out),
     };
-    let result = value.serialize(Ser(&mut serializer)).map_err(text);
-    TEXT.with(|t| t.borrow_mut().take());
-    result?;
+    through_proxy(|| value.serialize(Ser(&mut serializer)))?;
     serializer
         .output
         .finalize()
@@ -40,9 +37,15 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Res
 
 /// Decodes a `T` from postcard bytes; the error keeps the type's own text.
 pub(crate) fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, String> {
-    TEXT.with(|t| t.borrow_mut().take());
     let mut deserializer = postcard::Deserializer::from_bytes(bytes);
-    let result = T::deserialize(De(&mut deserializer)).map_err(text);
+    through_proxy(|| T::deserialize(De(&mut deserializer)))
+}
+
+/// Runs one (de)serialization through the proxy and gives its error's text: [`TEXT`] starts
+/// empty, so no earlier call's text is taken for this one's, and is left empty.
+fn through_proxy<R, E: Display>(run: impl FnOnce() -> Result<R, Kept<E>>) -> Result<R, String> {
+    TEXT.with(|t| t.borrow_mut().take());
+    let result = run().map_err(text);
     TEXT.with(|t| t.borrow_mut().take());
     result
 }
