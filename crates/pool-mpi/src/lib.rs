@@ -61,10 +61,7 @@
 //!   blocking receive spins at 100 % CPU, so every loop polls (`MPI_Improbe`) and backs off
 //!   from spinning to yielding to sleeping (at most 1 ms): an idle rank costs about 2-3 % of
 //!   a core.
-// Without the `mpi` feature (as on docs.rs, which has no MPI library) the items these docs
-// link to do not exist: the links are then plain text, not errors.
-#![cfg_attr(not(feature = "mpi"), allow(rustdoc::broken_intra_doc_links))]
-
+//!
 //! # Faults
 //! - A task's panic fails its future with [`Error::Panicked`]; the backtrace text starts with
 //!   `MPI rank R (host H, pid P) panicked at file:line:col`.
@@ -80,6 +77,9 @@
 //!
 //! [`Error::InvalidArgument`]: cfutures_core::Error::InvalidArgument
 //! [`Error::Panicked`]: cfutures_core::Error::Panicked
+// Without the `mpi` feature (as on docs.rs, which has no MPI library) the items these docs
+// link to do not exist: the links are then plain text, not errors.
+#![cfg_attr(not(feature = "mpi"), allow(rustdoc::broken_intra_doc_links))]
 
 /// Whether this build of `cfutures-mpi` has MPI support (the cargo feature `mpi`).
 ///
