@@ -5,20 +5,19 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use cfutures_core::unwind::{drop_payload, panic_message};
 use cfutures_core::{Error, Future, Promise};
-
-use crate::dispatch::Dispatcher;
 use serde::de::{DeserializeOwned, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::body::Body;
 use crate::codec::Encoded;
+use crate::dispatch::{self, Dispatcher};
 use crate::wire::Failure;
 
 /// The outcome of a submission whose argument could not be sent (it would not encode, or
 /// exceeds the frame limit): a refusal of the pool's (R1) comes first, as CPython's `submit`
 /// raises before its feeder thread pickles; otherwise a future failed with `error`, as
 /// CPython fails the future of an argument that does not pickle. Nothing is queued.
-pub fn unsent<T, J: crate::dispatch::Job>(
+pub fn unsent<T, J: dispatch::Job>(
     machine: &Dispatcher<J>,
     error: Error,
 ) -> Result<Future<T>, Error> {
