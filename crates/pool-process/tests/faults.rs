@@ -8,7 +8,7 @@ use std::os::fd::FromRawFd;
 use cfutures_core::{Error, ExitReason, Shutdown};
 use cfutures_process::ProcessPoolExecutor;
 use cfutures_test_support::process::{no_core_dumps, pid, reaped, wait_exit};
-use cfutures_test_support::{Gate, PATIENCE, gate_wait};
+use cfutures_test_support::{Gate, PATIENCE, gate_wait, helper_active, program_lines, run_helper};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
@@ -470,6 +470,9 @@ fn malformed_frames_from_a_worker_fail_its_futures_not_the_parent() {
 #[test]
 #[ignore = "helper: run by workers_exit_when_their_parent_dies"]
 fn helper_parent_that_dies() {
+    if !helper_active("helper_parent_that_dies") {
+        return;
+    }
     let pool = pool(1);
     let gate = Gate::new();
     let _running = pool.submit(gate_wait, gate.arg()).unwrap();
@@ -481,18 +484,9 @@ fn helper_parent_that_dies() {
 
 #[test]
 fn workers_exit_when_their_parent_dies() {
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "helper_parent_that_dies",
-            "--nocapture",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let worker: u32 = stdout
-        .lines()
+    let output = run_helper("helper_parent_that_dies");
+    let worker: u32 = program_lines(&output.stdout, "helper_parent_that_dies")
+        .iter()
         .find_map(|l| l.strip_prefix("worker pid "))
         .unwrap_or_else(|| panic!("no pid in {output:?}"))
         .trim()
@@ -508,6 +502,9 @@ fn workers_exit_when_their_parent_dies() {
 #[test]
 #[ignore = "helper: run in a child process"]
 fn helper_build_a_pool_with_the_worker_variable_set() {
+    if !helper_active("helper_build_a_pool_with_the_worker_variable_set") {
+        return;
+    }
     // SAFETY: this helper runs alone in its own process; no other thread reads the
     // environment meanwhile.
     unsafe { std::env::set_var("CFUTURES_PROCESS_WORKER", "3,4") };
@@ -521,14 +518,7 @@ fn helper_build_a_pool_with_the_worker_variable_set() {
 #[test]
 fn a_process_started_as_a_worker_that_never_enters_worker_mode_refuses_pools() {
     // As a program whose worker hook never ran would: it must not start workers of its own.
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "helper_build_a_pool_with_the_worker_variable_set",
-        ])
-        .output()
-        .unwrap();
+    let output = run_helper("helper_build_a_pool_with_the_worker_variable_set");
     assert!(output.status.success(), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cfutures_core::{Error, ExitReason, Shutdown};
 use cfutures_process::ProcessPoolExecutor;
 use cfutures_test_support::process::{no_core_dumps, pid, reaped};
-use cfutures_test_support::{Gate, PATIENCE, block_on, gate_wait};
+use cfutures_test_support::{Gate, PATIENCE, block_on, gate_wait, helper_active, run_helper};
 use serde::{Deserialize, Serialize};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
@@ -514,6 +514,9 @@ fn shout(line: String) {
 #[test]
 #[ignore = "helper: run by task_output_reaches_the_parents_streams"]
 fn helper_print_from_a_worker() {
+    if !helper_active("helper_print_from_a_worker") {
+        return;
+    }
     let pool = pool(1);
     pool.submit(shout, "hello".to_string())
         .unwrap()
@@ -523,15 +526,7 @@ fn helper_print_from_a_worker() {
 
 #[test]
 fn task_output_reaches_the_parents_streams() {
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "helper_print_from_a_worker",
-            "--nocapture",
-        ])
-        .output()
-        .unwrap();
+    let output = run_helper("helper_print_from_a_worker");
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
